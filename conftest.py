@@ -1,0 +1,10 @@
+"""Root conftest: the plugin list only (fixtures, then one steps module per domain)."""
+
+pytest_plugins = [
+    "fixtures.config",
+    "fixtures.postgres",
+    "fixtures.cloud",
+    "fixtures.evidence",
+    "steps.common",
+    "steps.guide",
+]

@@ -1,0 +1,177 @@
+"""The ``runbook`` command: drill, guide, doctor.
+
+Expected failures (a bad guide, a missing binary, a wrong option) print one line on stderr
+and exit non-zero (2 for bad input, 3 for a missing environment); only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runbook_lib.errors import RunbookError
+from runbook_lib.guide import DEFAULT_GUIDE, Guide, load_guide
+from runbook_lib.units import format_seconds
+
+app = typer.Typer(
+    help="Executable drills for the Production Operations Guide.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+GuideOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--guide",
+        envvar="RUNBOOK_GUIDE",
+        help="Guide to test (default: docs/production-operations-guide.md).",
+    ),
+]
+
+
+@app.command()
+def drill(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Feature file stem(s) to run, e.g. backup_recovery."),
+    ] = None,
+    guide: GuideOption = None,
+    pg: Annotated[
+        str,
+        typer.Option(
+            "--pg", envvar="RUNBOOK_PG", help="PostgreSQL: auto, embedded, container or dsn."
+        ),
+    ] = "auto",
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report-dir", help="Write reports here instead of reports/<run-id>."),
+    ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option("-n", "--workers", help="Parallel workers (pytest-xdist), e.g. auto."),
+    ] = None,
+) -> None:
+    """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
+    from runbook_lib.drill import DrillOptions, run_drill, summary_rows
+    from runbook_lib.postgres import resolve_backend
+
+    load_guide(guide or DEFAULT_GUIDE)  # a broken guide stops here, with one line
+    resolve_backend(pg)
+    only_stems = tuple(s for item in (only or []) for s in item.split())
+    options = DrillOptions(
+        only=only_stems,
+        guide=str(guide) if guide else None,
+        pg=pg,
+        report_dir=report_dir,
+        workers=workers,
+    )
+    code, directory = run_drill(options)
+    rows, findings = summary_rows(directory)
+    _print_summary(rows, findings, directory)
+    if code == 5:
+        typer.echo("no scenarios ran: check --only and the features/ directory", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+def _print_summary(
+    rows: list[tuple[str, int, int, int, int]], findings: list[dict[str, str]], directory: Path
+) -> None:
+    if not rows:
+        return
+    typer.echo("")
+    typer.echo(f"{'feature':<40} {'passed':>6} {'failed':>6} {'gaps':>5} {'other':>5}")
+    for name, passed, failed, gaps, other in rows:
+        typer.echo(f"{name:<40} {passed:>6} {failed:>6} {gaps:>5} {other:>5}")
+    if findings:
+        typer.echo("\nfindings (runbook gaps):")
+        for finding in findings:
+            typer.echo(f"  {finding['id']}: {finding['title']}")
+    typer.echo(f"\nevidence: {directory / 'evidence.json'}")
+
+
+@app.command("guide")
+def guide_command(
+    guide: GuideOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole model as JSON.")] = False,
+) -> None:
+    """Parse the guide and show what the drills will hold it to."""
+    model = load_guide(guide or DEFAULT_GUIDE)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(model), indent=2))
+        return
+    typer.echo(_guide_summary(model))
+
+
+def _guide_summary(model: Guide) -> str:
+    lines = [
+        f"{model.path} (sha256 {model.sha256[:12]}), {len(model.sections)} sections, {len(model.code_blocks)} code blocks",
+        "",
+        "Recovery objectives:",
+    ]
+    lines += [
+        f"  {o.component:<14} RTO {format_seconds(o.rto_seconds):>8}   RPO {format_seconds(o.rpo_seconds):>8}"
+        for o in model.recovery_objectives
+    ]
+    lines += ["", "Severity levels:"]
+    lines += [
+        f"  {s.level} {s.name:<9} respond within {format_seconds(s.response_seconds):>6}  {s.description}"
+        for s in model.severity_levels
+    ]
+    lines += [
+        "",
+        "Escalation: " + " -> ".join(r.role for r in model.escalation),
+        "",
+        "Key metrics:",
+    ]
+    lines += [f"  {m.metric:<22} {m.comparator} {m.threshold:g}{m.unit}" for m in model.key_metrics]
+    lines += ["", "Alerting rules:"]
+    lines += [f"  {r.source:<9} {r.text}" for r in model.alert_rules]
+    lines += ["", "Deployment steps:"]
+    lines += [f"  {s.number}. {s.title:<22} {s.command}" for s in model.deployment_steps]
+    lines += [
+        "",
+        "Maintenance: " + "; ".join(f"{w.cadence}: {w.text}" for w in model.maintenance_windows),
+    ]
+    lines += [
+        "Post-incident review: "
+        + "; ".join(f"{d.name} {format_seconds(d.seconds)}" for d in model.post_incident_review)
+    ]
+    return "\n".join(lines)
+
+
+@app.command()
+def doctor() -> None:
+    """Report what this machine offers for drills; exit 3 when the default drill cannot run."""
+    from runbook_lib.doctor import default_drill_can_run, run_checks
+
+    checks = run_checks()
+    for check in checks:
+        mark = "ok " if check.found else ("-- " if not check.required else "MISSING")
+        fix = f"  ({check.fix})" if check.fix and not check.found else ""
+        typer.echo(f"{mark:<8}{check.name:<48} {check.detail}{fix}")
+    if not default_drill_can_run(checks):
+        typer.echo("the default drill cannot run here: install what is MISSING above", err=True)
+        raise typer.Exit(3)
+    typer.echo("the default drill can run here")
+
+
+def main() -> None:
+    try:
+        app()
+    except RunbookError as exc:
+        print(f"runbook: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("runbook: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

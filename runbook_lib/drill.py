@@ -1,0 +1,122 @@
+"""``runbook drill``: the Gherkin drills through pytest, with live progress and a summary.
+
+The drill is plain pytest underneath (run in a child process) (``tests/drills``), so a laptop ``pytest`` and a CI drill
+run the same scenarios; this module adds the evidence directory, the report files, one line of
+progress per scenario and a summary table at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.errors import ConfigurationError
+from runbook_lib.evidence import EVIDENCE_FILE, new_run_id
+
+ROOT = Path(__file__).resolve().parent.parent
+FEATURES = ROOT / "features"
+DRILLS = ROOT / "tests" / "drills"
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    only: tuple[str, ...] = ()
+    guide: str | None = None
+    pg: str = "auto"
+    report_dir: Path | None = None
+    workers: str | None = None
+    fault: str | None = None
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def available_features() -> list[str]:
+    return sorted(p.stem for p in FEATURES.glob("*.feature"))
+
+
+def pytest_args(options: DrillOptions, report_dir: Path) -> list[str]:
+    unknown = [
+        stem for stem in options.only if stem.removesuffix(".feature") not in available_features()
+    ]
+    if unknown:
+        raise ConfigurationError(
+            f"--only: no feature named {', '.join(unknown)}; available: {', '.join(available_features())}"
+        )
+    args = [
+        str(DRILLS),
+        "-q",
+        "--no-header",
+        "--evidence-dir",
+        str(report_dir),
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+        "--cucumberjson",
+        str(report_dir / "cucumber.json"),
+        "--pg",
+        options.pg,
+        "-o",
+        "junit_suite_name=runbook-drill",
+        "--rootdir",
+        str(ROOT),
+    ]
+    if options.guide:
+        args += ["--guide", options.guide]
+    for stem in options.only:
+        args += ["--only", stem.removesuffix(".feature")]
+    if options.workers:
+        args += ["-n", options.workers]
+    if options.fault:
+        args += ["--game-day-fault", options.fault]
+    return args + list(options.extra_args)
+
+
+def run_drill(options: DrillOptions) -> tuple[int, Path]:
+    """Run the drills; returns pytest's exit code and the report directory."""
+    run_id = new_run_id()
+    report_dir = options.report_dir or ROOT / "reports" / run_id
+    report_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *pytest_args(options, report_dir),
+        "-p",
+        "runbook_lib.progress",
+    ]
+    process = subprocess.Popen(argv, cwd=ROOT)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:  # pytest got the same SIGINT: let it tear down the servers
+        process.wait(timeout=120)
+        raise
+    if options.report_dir is None:
+        _point_latest(report_dir)
+    return code, report_dir
+
+
+def _point_latest(report_dir: Path) -> None:
+    latest = report_dir.parent / "latest"
+    partial = report_dir.parent / ".latest.partial"
+    partial.unlink(missing_ok=True)
+    partial.symlink_to(report_dir.name)
+    os.replace(partial, latest)
+
+
+def summary_rows(
+    report_dir: Path,
+) -> tuple[list[tuple[str, int, int, int, int]], list[dict[str, Any]]]:
+    """Per feature: (name, passed, failed, gaps, other) and the findings, from evidence.json."""
+    path = report_dir / EVIDENCE_FILE
+    if not path.exists():
+        return [], []
+    document = json.loads(path.read_text(encoding="utf-8"))
+    rows: dict[str, list[int]] = {}
+    for scenario in document["scenarios"]:
+        counts = rows.setdefault(scenario["feature_file"], [0, 0, 0, 0])
+        index = {"passed": 0, "failed": 1, "gap": 2}.get(scenario["status"], 3)
+        counts[index] += 1
+    return [(name, *counts) for name, counts in sorted(rows.items())], document["findings"]  # type: ignore[misc]

@@ -1,0 +1,104 @@
+"""Napoleon AI's simulated production: every fake, its credentials and one virtual clock.
+
+:class:`SimulatedCloud` is what a drill talks to instead of Supabase, Vercel, Slack, the status
+page and the email provider. :meth:`SimulatedCloud.routes` lists (host, handler) pairs to mount
+on respx or an ``httpx.MockTransport``. Credentials are random per run and registered with
+:mod:`runbook_lib.redact`, so they cannot leak into an artifact.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from runbook_lib import redact
+from runbook_lib.clock import VirtualClock
+from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
+from runbook_lib.sim.supabase import SupabaseFake
+from runbook_lib.sim.vercel import VercelFake
+
+PROJECT_REF = "napoleonaiprod01"
+VERCEL_PROJECT_ID = "prj_napoleonai"
+VERCEL_PROJECT_NAME = "napoleon-ai"
+STATUS_PAGE_ID = "np0l30n41"
+INCIDENTS_CHANNEL = "#incidents"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    supabase_access_token: str
+    supabase_service_role_key: str
+    vercel_token: str
+    statuspage_key: str
+    sendgrid_key: str
+    slack_webhook_path: str
+
+    @classmethod
+    def generate(cls) -> Credentials:
+        creds = cls(
+            supabase_access_token="sbp_" + secrets.token_hex(20),
+            supabase_service_role_key="eyJhbGciOiJIUzI1NiJ9."
+            + secrets.token_urlsafe(32)
+            + "."
+            + secrets.token_urlsafe(16),
+            vercel_token=secrets.token_urlsafe(24),
+            statuspage_key=secrets.token_hex(16),
+            sendgrid_key="SG." + secrets.token_urlsafe(16) + "." + secrets.token_urlsafe(24),
+            slack_webhook_path=f"/services/T0NAPOLEON/B0INCIDENTS/{secrets.token_urlsafe(18)}",
+        )
+        redact.register(*(getattr(creds, name) for name in creds.__dataclass_fields__))
+        return creds
+
+
+@dataclass
+class SimulatedCloud:
+    credentials: Credentials = field(default_factory=Credentials.generate)
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    supabase: SupabaseFake = field(init=False)
+    vercel: VercelFake = field(init=False)
+    slack: SlackWebhookFake = field(init=False)
+    statuspage: StatusPageFake = field(init=False)
+    sendgrid: SendGridFake = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.credentials
+        self.supabase = SupabaseFake(self.clock)
+        self.supabase.tokens.add(c.supabase_access_token)
+        self.supabase.add_project(PROJECT_REF)
+        self.vercel = VercelFake(self.clock)
+        self.vercel.tokens.add(c.vercel_token)
+        self.vercel.add_project(VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME)
+        self.slack = SlackWebhookFake()
+        self.slack.add_webhook(c.slack_webhook_path, INCIDENTS_CHANNEL)
+        self.statuspage = StatusPageFake(STATUS_PAGE_ID, self.clock)
+        self.statuspage.tokens.add(c.statuspage_key)
+        self.sendgrid = SendGridFake()
+        self.sendgrid.tokens.add(c.sendgrid_key)
+
+    @property
+    def slack_webhook_url(self) -> str:
+        return self.slack.base_url + self.credentials.slack_webhook_path
+
+    def environment(self) -> dict[str, str]:
+        """The variables the guide's commands expect ({PROJECT_ID}, {SUPABASE_SERVICE_ROLE_KEY})."""
+        c = self.credentials
+        return {
+            "PROJECT_ID": PROJECT_REF,
+            "SUPABASE_SERVICE_ROLE_KEY": c.supabase_service_role_key,
+            "SUPABASE_ACCESS_TOKEN": c.supabase_access_token,
+            "VERCEL_TOKEN": c.vercel_token,
+        }
+
+    def routes(self) -> list[tuple[str, Callable[[httpx.Request], httpx.Response]]]:
+        """(host regex, handler) for every simulated service, for respx or MockTransport."""
+        return [
+            (r"api\.supabase\.com", self.supabase.handle),
+            (r"api\.vercel\.com", self.vercel.handle),
+            (r"[a-z0-9-]+\.vercel\.app", self.vercel.handle_deployment_url),
+            (r"hooks\.slack\.com", self.slack.handle),
+            (r"api\.statuspage\.io", self.statuspage.handle),
+            (r"api\.sendgrid\.com", self.sendgrid.handle),
+        ]
