@@ -7,4 +7,5 @@ pytest_plugins = [
     "fixtures.evidence",
     "steps.common",
     "steps.guide",
+    "steps.environment",
 ]

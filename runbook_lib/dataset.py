@@ -113,7 +113,7 @@ def seed(conn: psycopg.Connection[tuple[object, ...]], size: DatasetSize) -> dic
     conn.execute(SCHEMA)
     conn.execute(
         """INSERT INTO users (id, email, name, plan, created_at)
-           SELECT i, 'user' || i || '@example.com', 'User ' || i, (ARRAY['free','pro','team'])[1 + i % 3],
+           SELECT i, 'user' || i || '@example.com', 'User ' || i, (ARRAY['free','pro','team'])[1 + i %% 3],
                   timestamptz '2025-01-01 00:00Z' + i * interval '17 minutes'
            FROM generate_series(1, %s) i""",
         (users,),
@@ -136,8 +136,8 @@ def seed(conn: psycopg.Connection[tuple[object, ...]], size: DatasetSize) -> dic
     conn.execute(
         """INSERT INTO subscriptions (id, user_id, stripe_customer_id, status, current_period_end)
            SELECT i, i, 'cus_' || substr(md5(i::text || 'stripe'), 1, 14),
-                  (ARRAY['active','past_due','canceled'])[1 + i % 3],
-                  timestamptz '2026-01-01 00:00Z' + (i % 28) * interval '1 day'
+                  (ARRAY['active','past_due','canceled'])[1 + i %% 3],
+                  timestamptz '2026-01-01 00:00Z' + (i %% 28) * interval '1 day'
            FROM generate_series(1, %s, 3) i""",
         (users,),
     )

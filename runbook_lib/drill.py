@@ -46,31 +46,29 @@ def pytest_args(options: DrillOptions, report_dir: Path) -> list[str]:
         raise ConfigurationError(
             f"--only: no feature named {', '.join(unknown)}; available: {', '.join(available_features())}"
         )
+    # "--opt=value" keeps pytest's early argument scan from taking a value for a test path,
+    # and "-c" pins the ini file whatever the current directory is.
     args = [
         str(DRILLS),
         "-q",
         "--no-header",
-        "--evidence-dir",
-        str(report_dir),
-        "--junitxml",
-        str(report_dir / "junit.xml"),
-        "--cucumberjson",
-        str(report_dir / "cucumber.json"),
-        "--pg",
-        options.pg,
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        f"--rootdir={ROOT}",
+        f"--evidence-dir={report_dir}",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        f"--cucumberjson={report_dir / 'cucumber.json'}",
+        f"--pg={options.pg}",
         "-o",
         "junit_suite_name=runbook-drill",
-        "--rootdir",
-        str(ROOT),
     ]
     if options.guide:
-        args += ["--guide", options.guide]
-    for stem in options.only:
-        args += ["--only", stem.removesuffix(".feature")]
+        args.append(f"--guide={options.guide}")
+    args += [f"--only={stem.removesuffix('.feature')}" for stem in options.only]
     if options.workers:
-        args += ["-n", options.workers]
+        args.append(f"--numprocesses={options.workers}")
     if options.fault:
-        args += ["--game-day-fault", options.fault]
+        args.append(f"--game-day-fault={options.fault}")
     return args + list(options.extra_args)
 
 

@@ -85,7 +85,7 @@ class Quantity:
         return self.value * factor
 
     def __str__(self) -> str:
-        number = f"{self.value:g}"
+        number = f"{self.value:.15g}"
         spacer = "" if self.unit in ("", "%", "ms", "s", "h", "d") else " "
         prefix = f"{self.comparator} " if self.comparator else ""
         return f"{prefix}{number}{spacer}{self.unit}"

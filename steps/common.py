@@ -25,3 +25,8 @@ def the_operations_guide(guide: Guide, evidence: ScenarioEvidence) -> None:
 
 
 __all__ = ["comma_list", "parsers", "table_rows"]
+
+
+@given("a seeded production database", target_fixture="database")
+def seeded_production_database(production_db: str) -> str:
+    return production_db

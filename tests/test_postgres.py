@@ -1,0 +1,174 @@
+"""The PostgreSQL provider: real servers, clear errors, and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runbook_lib.errors import ConfigurationError, EnvironmentMissing
+from runbook_lib.postgres import (
+    docker_available,
+    dsn_server,
+    embedded_cluster,
+    kill_server,
+    open_server,
+    reap_orphans,
+    resolve_backend,
+    restart_server,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _clusters() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("runbook-pg-*"))
+
+
+def _postmasters(datadir: str) -> list[str]:
+    out = subprocess.run(
+        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    ).stdout
+    return [line for line in out.splitlines() if datadir in line and "postgres" in line]
+
+
+def test_embedded_cluster_runs_real_postgres_and_leaves_nothing() -> None:
+    before = _clusters()
+    with embedded_cluster() as server:
+        datadir = server.extras["datadir"]
+        with server.connect() as conn:
+            row = conn.execute(
+                "SELECT current_setting('shared_preload_libraries'), version()"
+            ).fetchone()
+        assert row is not None
+        assert row[0] == "pg_stat_statements"
+        assert "PostgreSQL" in str(row[1])
+        assert _postmasters(datadir)
+        assert server.dsn().startswith("postgresql://postgres:")
+    assert not _postmasters(datadir)
+    assert _clusters() == before
+
+
+def test_an_error_inside_the_block_still_cleans_up() -> None:
+    before = _clusters()
+    seen: list[str] = []
+
+    def crash() -> None:
+        with embedded_cluster() as server:
+            seen.append(server.extras["datadir"])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        crash()
+    datadir = seen[0]
+    assert not _postmasters(datadir)
+    assert _clusters() == before
+
+
+def test_ctrl_c_of_a_drill_leaves_no_server_or_temp_dir(tmp_path: Path) -> None:
+    before = _clusters()
+    script = tmp_path / "hold.py"
+    script.write_text(
+        textwrap.dedent("""
+        import sys, time
+        from runbook_lib.postgres import embedded_cluster
+        with embedded_cluster() as server:
+            print(server.extras["datadir"], flush=True)
+            time.sleep(120)
+    """)
+    )
+    with subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    ) as child:
+        assert child.stdout is not None
+        datadir = child.stdout.readline().strip()
+        assert _postmasters(datadir)
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=60)
+    assert not _postmasters(datadir)
+    assert _clusters() == before
+
+
+def test_orphans_of_a_killed_run_are_reaped(tmp_path: Path) -> None:
+    orphan = tmp_path / "runbook-pg-orphan"
+    (orphan / "data").mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (orphan / "runbook-owner.pid").write_text(str(dead.pid))
+    alive = tmp_path / "runbook-pg-alive"
+    alive.mkdir()
+    (alive / "runbook-owner.pid").write_text(str(os.getpid()))
+    assert reap_orphans(str(tmp_path)) == [orphan]
+    assert not orphan.exists()
+    assert alive.exists()
+
+
+def test_a_killed_server_refuses_connections_until_restarted() -> None:
+    with embedded_cluster() as server:
+        assert kill_server(server)
+        time.sleep(0.3)
+        with pytest.raises(psycopg.OperationalError):
+            server.connect().close()
+        restart_server(server)
+        with server.connect() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_unknown_backend_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="unknown PostgreSQL backend 'sqlite'"):
+        resolve_backend("sqlite")
+
+
+def test_dsn_backend_needs_a_dsn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RUNBOOK_PG_DSN", raising=False)
+    with pytest.raises(ConfigurationError, match="RUNBOOK_PG_DSN"), open_server("dsn"):
+        pass
+    with pytest.raises(ConfigurationError, match="must look like"):
+        dsn_server("mysql://x")
+
+
+def test_dsn_backend_reports_an_unreachable_server_without_its_password() -> None:
+    with pytest.raises(EnvironmentMissing, match="cannot connect to RUNBOOK_PG_DSN") as caught:
+        dsn_server("postgresql://postgres:hunter2secret@127.0.0.1:1/postgres")
+    assert "hunter2secret" not in str(caught.value)
+
+
+def test_dsn_backend_attaches_to_an_existing_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    with embedded_cluster() as server:
+        monkeypatch.setenv("RUNBOOK_PG_DSN", server.dsn())
+        with open_server("dsn") as attached:
+            assert attached.backend == "dsn"
+            assert attached.version == server.version
+
+
+@pytest.mark.needs_docker
+def test_container_backend_when_docker_answers() -> None:
+    if not docker_available():
+        pytest.skip("no Docker daemon answers on this machine; the container backend needs one")
+    with open_server("container") as server, server.connect() as conn:
+        assert conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone() == (
+            "pg_stat_statements",
+        )
+
+
+def test_container_backend_without_docker_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("runbook_lib.postgres.docker_available", lambda: False)
+    with pytest.raises(EnvironmentMissing, match="Docker daemon"), open_server("container"):
+        pass
+    assert resolve_backend("auto") == "embedded"
+
+
+def test_no_binaries_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("runbook_lib.postgres.Path.glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr("runbook_lib.postgres.Path.exists", lambda self: False)
+    with pytest.raises(EnvironmentMissing, match="apt-get install postgresql"), embedded_cluster():
+        pass
