@@ -4,8 +4,11 @@ pytest_plugins = [
     "fixtures.config",
     "fixtures.postgres",
     "fixtures.cloud",
+    "fixtures.recovery",
     "fixtures.evidence",
     "steps.common",
     "steps.guide",
     "steps.environment",
+    "steps.backup",
+    "steps.objectives",
 ]

@@ -106,6 +106,16 @@ class DeploymentStep:
 
 
 @dataclass(frozen=True)
+class BackupSchedule:
+    """How often the guide says a component is backed up (None: the guide does not say)."""
+
+    component: str
+    interval_seconds: float | None
+    text: str  # the guide's words, e.g. "Automated daily backups via Supabase"
+    line: int
+
+
+@dataclass(frozen=True)
 class Guide:
     path: str
     sha256: str
@@ -129,6 +139,10 @@ class Guide:
     optimization_sql: tuple[Command, ...]
     statements: tuple[Statement, ...]
     toc: tuple[tuple[str, str], ...]  # (title, "#anchor") of each Table of Contents entry
+    backup_schedules: tuple[BackupSchedule, ...]
+
+    def backup_schedule(self, component: str) -> BackupSchedule:
+        return next(b for b in self.backup_schedules if b.component == component)
 
     def objective(self, component: str) -> RecoveryObjective:
         for row in self.recovery_objectives:
@@ -205,6 +219,10 @@ def parse_guide(text: str, path: str = "<guide>", sha256: str = "") -> Guide:
         optimization_sql=reader.commands(("Performance Optimization", "Database Optimization")),
         statements=reader.all_statements(),
         toc=reader.toc(),
+        backup_schedules=(
+            reader.backup_schedule("Database", ("Backup & Recovery", "Database Backups")),
+            reader.backup_schedule("File Storage", ("Backup & Recovery", "File Storage Backups")),
+        ),
     )
 
 
@@ -427,6 +445,17 @@ class _Reader:
             Statement(path[-1], i.label, i.text, i.line) for i in self.labelled(path) if i.label
         )
 
+    def backup_schedule(self, component: str, path: tuple[str, ...]) -> BackupSchedule:
+        """The schedule stated in the comments of a backup section's code block, if any."""
+        section = self.section(path)
+        comments = [c for b in self.doc.code_blocks(section) for c in b.comments()]
+        for text, line in comments:
+            interval = _schedule_interval(text)
+            if interval is not None:
+                return BackupSchedule(component, interval, text, line)
+        text, line = comments[0] if comments else ("", section.line)
+        return BackupSchedule(component, None, text, line)
+
     def toc(self) -> tuple[tuple[str, str], ...]:
         section = self.doc.find("Table of Contents")
         if section is None:
@@ -456,6 +485,23 @@ def _alert_rule(source: str, text: str, line: int) -> Objective:
         quantity.unit,
         line,
     )
+
+
+_CADENCES = {"hourly": 3600.0, "daily": 86400.0, "nightly": 86400.0, "weekly": 604800.0}
+
+
+def _schedule_interval(text: str) -> float | None:
+    lowered = text.lower()
+    for word, seconds in _CADENCES.items():
+        if re.search(rf"\b{word}\b", lowered):
+            return seconds
+    every = re.search(r"\bevery\s+(.+)", lowered)
+    if every:
+        try:
+            return parse_quantity(every.group(1)).seconds
+        except ValueError:
+            return None
+    return None
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

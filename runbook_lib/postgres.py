@@ -385,6 +385,16 @@ def restart_server(server: PostgresServer) -> None:
     start_embedded(server.bindir, datadir)
 
 
+def ensure_running(server: PostgresServer) -> None:
+    """Bring a crashed embedded server back (after a kill drill); other backends must answer."""
+    try:
+        server.connect().close()
+    except psycopg.OperationalError:
+        if server.backend != "embedded":
+            raise
+        restart_server(server)
+
+
 @contextlib.contextmanager
 def container_server() -> Iterator[PostgresServer]:
     """testcontainers' PostgresContainer (pinned image), when a Docker daemon answers."""

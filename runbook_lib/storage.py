@@ -1,11 +1,38 @@
-"""File Storage Backups (guide: Backup & Recovery > File Storage Backups)."""
+"""File Storage Backups (guide: Backup & Recovery > File Storage Backups).
+
+The guide's own ``aws s3 sync s3://napoleon-ai-storage s3://napoleon-ai-backup/$(date +%Y%m%d)``
+is taken from the guide's code block and run unchanged through bash with the real ``aws`` CLI
+(``AWS_ENDPOINT_URL`` points it at the simulated S3; ``TZ=UTC`` makes ``date`` the drill's UTC
+date). :func:`compare_copies` proves every object arrived byte-identical and names any key that
+did not; :func:`restore_prefix` brings a dated copy back into an emptied storage bucket.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from dataclasses import dataclass
 from typing import Any
+
+from runbook_lib import shell
+from runbook_lib.errors import VerificationFailed
 
 STORAGE_BUCKET = "napoleon-ai-storage"
 BACKUP_BUCKET = "napoleon-ai-backup"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    command: str
+    prefix: str  # the dated prefix the guide's $(date +%Y%m%d) expanded to
+    seconds: float
+    output_lines: int
 
 
 def list_objects(s3: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -15,3 +42,54 @@ def list_objects(s3: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, 
         for obj in page.get("Contents", []):
             found[obj["Key"]] = {"size": obj["Size"], "etag": obj["ETag"].strip('"')}
     return found
+
+
+def snapshot(s3: Any, bucket: str, prefix: str = "") -> dict[str, ObjectInfo]:
+    """key (relative to ``prefix``) -> size and sha256 of the downloaded bytes."""
+    found = {}
+    for key in list_objects(s3, bucket, prefix):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        found[key.removeprefix(prefix)] = ObjectInfo(len(body), hashlib.sha256(body).hexdigest())
+    return found
+
+
+def aws_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TZ"] = "UTC"
+    env.update(extra or {})
+    return env
+
+
+def run_guide_sync(command: str, date_stamp: str, env: dict[str, str] | None = None) -> SyncResult:
+    """Run the guide's sync line unchanged; ``date_stamp`` is what ``date +%Y%m%d`` prints now."""
+    result = shell.run_shell(command, env=aws_environment(env)).check()
+    return SyncResult(command, f"{date_stamp}/", result.seconds, len(result.stdout.splitlines()))
+
+
+def compare_copies(source: dict[str, ObjectInfo], copy: dict[str, ObjectInfo]) -> list[str]:
+    """Every key missing, extra or different in ``copy``; empty when byte-identical."""
+    problems = [f"{key} is missing from the copy" for key in sorted(set(source) - set(copy))]
+    problems += [f"{key} is in the copy but not in the source" for key in sorted(set(copy) - set(source))]
+    problems += [f"{key} differs ({copy[key].size} bytes vs {source[key].size})"
+                 for key in sorted(set(source) & set(copy)) if copy[key] != source[key]]
+    return problems
+
+
+def require_identical(source: dict[str, ObjectInfo], copy: dict[str, ObjectInfo], what: str) -> None:
+    problems = compare_copies(source, copy)
+    if problems:
+        raise VerificationFailed(f"{what} is incomplete: {'; '.join(problems[:5])}"
+                                 + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    keys = list(list_objects(s3, bucket))
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+    return len(keys)
+
+
+def restore_prefix(prefix: str, env: dict[str, str] | None = None) -> shell.CommandResult:
+    """Copy a dated backup back into the storage bucket (the guide's sync, reversed)."""
+    command = f"aws s3 sync s3://{BACKUP_BUCKET}/{prefix} s3://{STORAGE_BUCKET}"
+    return shell.run_shell(command, env=aws_environment(env)).check()

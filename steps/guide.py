@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
-from runbook_lib import guide_checks
+from runbook_lib import findings, guide_checks
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import ScenarioEvidence
 from runbook_lib.guide import Guide
@@ -174,12 +174,7 @@ def toc_complete(guide: Guide, evidence: ScenarioEvidence) -> None:
     missing = guide_checks.sections_missing_from_toc(guide)
     evidence.measure("sections missing from the table of contents", len(missing), "", "==", 0)
     if missing:
-        evidence.confirm_finding(
-            "GUIDE-TOC-INCOMPLETE",
-            "Table of Contents",
-            "the table of contents omits procedure sections",
-            "not listed: " + ", ".join(missing),
-        )
+        findings.confirm(evidence, "GUIDE-TOC-INCOMPLETE", "not listed: " + ", ".join(missing))
 
 
 def _none_of(evidence: ScenarioEvidence, what: str, problems: list[str]) -> None:
