@@ -29,8 +29,15 @@ class ApiClient:
     auth_scheme: str = "Bearer"
     attempts: int = 0  # requests sent, retries included (for evidence)
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None,
-                expect: tuple[int, ...] = (200, 201, 202, 204)) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        expect: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> httpx.Response:
         if not self.token:
             raise AuthenticationFailed(f"{self.service}: no credential; set {self.token_variable}")
         headers = {"Authorization": f"{self.auth_scheme} {self.token}"}
@@ -40,8 +47,14 @@ class ApiClient:
                 self.clock.sleep(self.backoff_seconds * 2 ** (attempt - 1))
             self.attempts += 1
             try:
-                response = httpx.request(method, self.base_url + path, json=json, params=params,
-                                         headers=headers, timeout=self.timeout_seconds)
+                response = httpx.request(
+                    method,
+                    self.base_url + path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout_seconds,
+                )
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout_seconds:g} s"
                 continue
@@ -51,13 +64,20 @@ class ApiClient:
             if response.status_code in (401, 403):
                 raise AuthenticationFailed(
                     f"{self.service} refused the credential in {self.token_variable} "
-                    f"({response.status_code}): check or rotate it", response.status_code)
+                    f"({response.status_code}): check or rotate it",
+                    response.status_code,
+                )
             if response.status_code >= 500 or response.status_code == 429:
                 problem = f"answered {response.status_code}"
                 continue
             if response.status_code not in expect:
-                raise ServiceError(f"{self.service} {method} {path} answered {response.status_code}: "
-                                   f"{response.text[:200]}", response.status_code)
+                raise ServiceError(
+                    f"{self.service} {method} {path} answered {response.status_code}: "
+                    f"{response.text[:200]}",
+                    response.status_code,
+                )
             return response
-        raise ServiceError(f"{self.service} {method} {path} {problem} on all {self.retries + 1} attempts; "
-                           "check the provider's status page and retry later")
+        raise ServiceError(
+            f"{self.service} {method} {path} {problem} on all {self.retries + 1} attempts; "
+            "check the provider's status page and retry later"
+        )

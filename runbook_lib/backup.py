@@ -85,8 +85,13 @@ def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
     placeholders = tuple(dict.fromkeys(re.findall(r"\{([A-Z_][A-Z0-9_]*)\}", command)))
     missing = [p for p in placeholders if p not in values]
     if missing:
-        raise ConfigurationError(f"the guide's command needs {', '.join(missing)}; set them in the environment")
-    fill = lambda text: re.sub(r"\{([A-Z_][A-Z0-9_]*)\}", lambda m: values[m.group(1)], text)  # noqa: E731
+        raise ConfigurationError(
+            f"the guide's command needs {', '.join(missing)}; set them in the environment"
+        )
+
+    def fill(text: str) -> str:
+        return re.sub(r"\{([A-Z_][A-Z0-9_]*)\}", lambda m: values[m.group(1)], text)
+
     return CurlRequest(method, fill(url), {k: fill(v) for k, v in headers.items()}, placeholders)
 
 
@@ -98,7 +103,9 @@ def send_guide_trigger(request: CurlRequest) -> TriggerResult:
 
 def supabase_client(token: str | None, clock: Clock) -> ApiClient:
     """The Management API as the drills use it: bounded retries, errors naming the token variable."""
-    return ApiClient("Supabase Management API", SUPABASE_API, token, "SUPABASE_ACCESS_TOKEN", clock=clock)
+    return ApiClient(
+        "Supabase Management API", SUPABASE_API, token, "SUPABASE_ACCESS_TOKEN", clock=clock
+    )
 
 
 def probe_listing(headers: dict[str, str], project_ref: str) -> int:
@@ -109,7 +116,9 @@ def probe_listing(headers: dict[str, str], project_ref: str) -> int:
 
 def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> timedelta:
     """Age of the newest COMPLETED backup in the Management API's listing."""
-    body: dict[str, Any] = client.request("GET", f"/v1/projects/{project_ref}/database/backups").json()
+    body: dict[str, Any] = client.request(
+        "GET", f"/v1/projects/{project_ref}/database/backups"
+    ).json()
     completed = [b for b in body.get("backups", []) if b.get("status") == "COMPLETED"]
     if not completed:
         raise ProcedureFailed(f"Supabase lists no completed backup for project {project_ref}")
@@ -117,14 +126,29 @@ def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> tim
     return now - newest
 
 
-def take_logical_backup(server: PostgresServer, database: str, directory: Path, now: datetime,
-                        fmt: DumpFormat = "custom") -> DatabaseBackup:
+def take_logical_backup(
+    server: PostgresServer,
+    database: str,
+    directory: Path,
+    now: datetime,
+    fmt: DumpFormat = "custom",
+) -> DatabaseBackup:
     """The real pg_dump: custom format (parallel restore) or plain SQL (what Supabase offers)."""
     path = directory / (f"{database}.dump" if fmt == "custom" else "backup.sql")
-    argv = [server.binary("pg_dump"), "--format", "c" if fmt == "custom" else "p", "--no-owner",
-            "--file", str(path), "--dbname", database]
+    argv = [
+        server.binary("pg_dump"),
+        "--format",
+        "c" if fmt == "custom" else "p",
+        "--no-owner",
+        "--file",
+        str(path),
+        "--dbname",
+        database,
+    ]
     result = shell.run(argv, env=server.client_env()).check()
-    return DatabaseBackup(path, database, fmt, sha256_file(path), path.stat().st_size, result.seconds, now)
+    return DatabaseBackup(
+        path, database, fmt, sha256_file(path), path.stat().st_size, result.seconds, now
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -138,8 +162,13 @@ def sha256_file(path: Path) -> str:
 def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str = BACKUP_BUCKET) -> StoredBackup:
     """Put the dump in the backup bucket with its sha256 and size as object metadata."""
     key = f"{DB_PREFIX}{backup.taken_at:%Y%m%dT%H%M%SZ}/{backup.path.name}"
-    metadata = {"sha256": backup.sha256, "size": str(backup.size_bytes), "taken-at": backup.taken_at.isoformat(),
-                "database": backup.database, "format": backup.format}
+    metadata = {
+        "sha256": backup.sha256,
+        "size": str(backup.size_bytes),
+        "taken-at": backup.taken_at.isoformat(),
+        "database": backup.database,
+        "format": backup.format,
+    }
     s3.upload_file(str(backup.path), bucket, key, ExtraArgs={"Metadata": metadata})
     return StoredBackup(key, backup.sha256, backup.size_bytes, backup.taken_at.isoformat())
 
@@ -150,18 +179,28 @@ def list_backups(s3: Any, bucket: str = BACKUP_BUCKET) -> list[StoredBackup]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DB_PREFIX):
         for obj in page.get("Contents", []):
             meta = s3.head_object(Bucket=bucket, Key=obj["Key"])["Metadata"]
-            found.append(StoredBackup(obj["Key"], meta.get("sha256", ""), int(meta.get("size", obj["Size"])),
-                                      meta.get("taken-at", "")))
+            found.append(
+                StoredBackup(
+                    obj["Key"],
+                    meta.get("sha256", ""),
+                    int(meta.get("size", obj["Size"])),
+                    meta.get("taken-at", ""),
+                )
+            )
     return sorted(found, key=lambda b: b.taken_at, reverse=True)
 
 
-def download_backup(s3: Any, stored: StoredBackup, directory: Path, bucket: str = BACKUP_BUCKET) -> Path:
+def download_backup(
+    s3: Any, stored: StoredBackup, directory: Path, bucket: str = BACKUP_BUCKET
+) -> Path:
     """Fetch a backup and prove it is the one that was uploaded (size and sha256)."""
     path = directory / Path(stored.key).name
     s3.download_file(bucket, stored.key, str(path))
     size, digest = path.stat().st_size, sha256_file(path)
     if size != stored.size_bytes or digest != stored.sha256:
-        raise BackupCorrupted(f"backup corrupted: {stored.key} is {size} bytes with sha256 {digest[:12]}..., "
-                              f"but was stored as {stored.size_bytes} bytes with sha256 {stored.sha256[:12]}...; "
-                              "restore an older backup")
+        raise BackupCorrupted(
+            f"backup corrupted: {stored.key} is {size} bytes with sha256 {digest[:12]}..., "
+            f"but was stored as {stored.size_bytes} bytes with sha256 {stored.sha256[:12]}...; "
+            "restore an older backup"
+        )
     return path

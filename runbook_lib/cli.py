@@ -89,10 +89,11 @@ def _print_summary(
     typer.echo(f"{'feature':<40} {'passed':>6} {'failed':>6} {'gaps':>5} {'other':>5}")
     for name, passed, failed, gaps, other in rows:
         typer.echo(f"{name:<40} {passed:>6} {failed:>6} {gaps:>5} {other:>5}")
-    if findings:
+    unique = {f["id"]: f["title"] for f in findings}
+    if unique:
         typer.echo("\nfindings (runbook gaps):")
-        for finding in findings:
-            typer.echo(f"  {finding['id']}: {finding['title']}")
+        for finding_id, title in unique.items():
+            typer.echo(f"  {finding_id}: {title}")
     typer.echo(f"\nevidence: {directory / 'evidence.json'}")
 
 

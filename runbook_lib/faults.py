@@ -30,8 +30,15 @@ def truncate(data: bytes) -> bytes:
     return data[: len(data) // 2]
 
 
-def replace_object(s3: Any, bucket: str, key: str, damage: Callable[[bytes], bytes], *, keep_metadata: bool = True,
-                   recompute: Callable[[bytes], dict[str, str]] | None = None) -> None:
+def replace_object(
+    s3: Any,
+    bucket: str,
+    key: str,
+    damage: Callable[[bytes], bytes],
+    *,
+    keep_metadata: bool = True,
+    recompute: Callable[[bytes], dict[str, str]] | None = None,
+) -> None:
     """Rewrite an object with damaged bytes; keeps the metadata recorded at upload time
     (damage after the checksum) unless ``recompute`` gives new metadata (damage before it)."""
     head = s3.head_object(Bucket=bucket, Key=key)
@@ -65,8 +72,10 @@ class Throttle:
             return None
         self.remaining -= 1
         self.injected += 1
-        body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-                b"<Message>Please reduce your request rate.</Message></Error>")
+        body = (
+            b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+            b"<Message>Please reduce your request rate.</Message></Error>"
+        )
         return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, _Raw(body))
 
 
@@ -77,7 +86,9 @@ def throttle_s3(s3: Any, operation: str = "PutObject", times: int = 2) -> Thrott
     return throttle
 
 
-def kill_when_restoring(server: PostgresServer, database: str, timeout: float = 30) -> Callable[[], None]:
+def kill_when_restoring(
+    server: PostgresServer, database: str, timeout: float = 30
+) -> Callable[[], None]:
     """A callback that SIGKILLs the server once a restore is copying data into ``database``."""
 
     def watch() -> None:
@@ -85,8 +96,10 @@ def kill_when_restoring(server: PostgresServer, database: str, timeout: float = 
         while time.monotonic() < deadline:
             try:
                 with psycopg.connect(server.dsn(), autocommit=True, connect_timeout=2) as conn:
-                    row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE 'COPY %%'",
-                                       (database,)).fetchone()
+                    row = conn.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE 'COPY %%'",
+                        (database,),
+                    ).fetchone()
             except psycopg.OperationalError:
                 return
             if row and int(str(row[0])) > 0:
@@ -117,5 +130,3 @@ def lose_table(server: PostgresServer, table: str) -> Callable[[str], None]:
             conn.execute(f"DROP TABLE {table} CASCADE")
 
     return damage
-
-

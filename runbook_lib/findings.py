@@ -20,30 +20,55 @@ class KnownFinding:
     fix: str
 
 
-CATALOGUE: dict[str, KnownFinding] = {f.id: f for f in (
-    KnownFinding("GUIDE-TOC-INCOMPLETE", "Table of Contents", "the table of contents omits procedure sections",
-                 "list every top-level section in the table of contents"),
-    KnownFinding("GUIDE-BACKUP-TRIGGER-ENDPOINT", "Database Backups",
-                 "the manual backup trigger posts to an endpoint the Supabase Management API does not have",
-                 "use the documented endpoints: GET /v1/projects/{ref}/database/backups to list, "
-                 "POST .../database/backups/restore-point or a pg_dump for an on-demand backup"),
-    KnownFinding("GUIDE-BACKUP-TRIGGER-CREDENTIAL", "Database Backups",
-                 "the backup trigger authenticates with the service-role key, which the Management API refuses",
-                 "send a personal access token (SUPABASE_ACCESS_TOKEN, sbp_...) as the bearer"),
-    KnownFinding("GUIDE-RESTORE-PLAIN-SQL", "Recovery Procedures",
-                 "pg_restore cannot read Supabase's logical backup, which is a plain SQL file",
-                 "restore plain SQL with psql -v ON_ERROR_STOP=1 -f backup.sql, or take custom-format "
-                 "dumps (pg_dump -Fc) and restore them with pg_restore -j"),
-    KnownFinding("GUIDE-RPO-DAILY-BACKUPS", "Recovery Time Objectives (RTO)",
-                 "daily database backups cannot meet the 1-hour database RPO",
-                 "enable point-in-time recovery (WAL archiving) or back up at least as often as the RPO"),
-    KnownFinding("GUIDE-STORAGE-BACKUP-UNSCHEDULED", "File Storage Backups",
-                 "the guide states no schedule for file storage backups, so the File Storage RPO is unproven",
-                 "state how often the aws s3 sync runs (at most every 4 hours for a 4-hour RPO)"),
-    KnownFinding("GUIDE-NO-STORAGE-RECOVERY", "Recovery Procedures",
-                 "the guide has no procedure to restore file storage, though it sets a File Storage RTO",
-                 "add the restore command: aws s3 sync s3://napoleon-ai-backup/<YYYYMMDD> s3://napoleon-ai-storage"),
-)}
+CATALOGUE: dict[str, KnownFinding] = {
+    f.id: f
+    for f in (
+        KnownFinding(
+            "GUIDE-TOC-INCOMPLETE",
+            "Table of Contents",
+            "the table of contents omits procedure sections",
+            "list every top-level section in the table of contents",
+        ),
+        KnownFinding(
+            "GUIDE-BACKUP-TRIGGER-ENDPOINT",
+            "Database Backups",
+            "the manual backup trigger posts to an endpoint the Supabase Management API does not have",
+            "use the documented endpoints: GET /v1/projects/{ref}/database/backups to list, "
+            "POST .../database/backups/restore-point or a pg_dump for an on-demand backup",
+        ),
+        KnownFinding(
+            "GUIDE-BACKUP-TRIGGER-CREDENTIAL",
+            "Database Backups",
+            "the backup trigger authenticates with the service-role key, which the Management API refuses",
+            "send a personal access token (SUPABASE_ACCESS_TOKEN, sbp_...) as the bearer",
+        ),
+        KnownFinding(
+            "GUIDE-RESTORE-PLAIN-SQL",
+            "Recovery Procedures",
+            "pg_restore cannot read Supabase's logical backup, which is a plain SQL file",
+            "restore plain SQL with psql -v ON_ERROR_STOP=1 -f backup.sql, or take custom-format "
+            "dumps (pg_dump -Fc) and restore them with pg_restore -j",
+        ),
+        KnownFinding(
+            "GUIDE-RPO-DAILY-BACKUPS",
+            "Recovery Time Objectives (RTO)",
+            "daily database backups cannot meet the 1-hour database RPO",
+            "enable point-in-time recovery (WAL archiving) or back up at least as often as the RPO",
+        ),
+        KnownFinding(
+            "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
+            "File Storage Backups",
+            "the guide states no schedule for file storage backups, so the File Storage RPO is unproven",
+            "state how often the aws s3 sync runs (at most every 4 hours for a 4-hour RPO)",
+        ),
+        KnownFinding(
+            "GUIDE-NO-STORAGE-RECOVERY",
+            "Recovery Procedures",
+            "the guide has no procedure to restore file storage, though it sets a File Storage RTO",
+            "add the restore command: aws s3 sync s3://napoleon-ai-backup/<YYYYMMDD> s3://napoleon-ai-storage",
+        ),
+    )
+}
 
 
 def report(evidence: ScenarioEvidence, finding_id: str, detail: str) -> None:

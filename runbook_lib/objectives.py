@@ -43,13 +43,22 @@ class RestorePrediction:
 
 
 def parse_size(text: str) -> int:
-    """"8GiB", "500 MB", "1024" (bytes) -> bytes."""
+    """ "8GiB", "500 MB", "1024" (bytes) -> bytes."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", text, re.IGNORECASE)
     if not match:
         raise ConfigurationError(f"size {text!r} is not like 8GiB, 500MB or 1024")
     unit = (match.group(2) or "B").upper()
-    factor = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
-              "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}[unit]
+    factor = {
+        "B": 1,
+        "KB": 1000,
+        "MB": 1000**2,
+        "GB": 1000**3,
+        "TB": 1000**4,
+        "KIB": 1024,
+        "MIB": 1024**2,
+        "GIB": 1024**3,
+        "TIB": 1024**4,
+    }[unit]
     return int(float(match.group(1)) * factor)
 
 
@@ -58,21 +67,32 @@ def production_db_bytes() -> int:
     return parse_size(raw) if raw else DEFAULT_PRODUCTION_DB_BYTES
 
 
-def predict_restore(measured_bytes: int, measured_seconds: float, overhead_seconds: float,
-                    production_bytes: int) -> RestorePrediction:
+def predict_restore(
+    measured_bytes: int, measured_seconds: float, overhead_seconds: float, production_bytes: int
+) -> RestorePrediction:
     """Seconds to restore ``production_bytes`` (or objects), from one drill and its fixed cost."""
     proportional = measured_seconds - overhead_seconds
     if measured_bytes <= 0 or proportional <= 0:
-        raise ProcedureFailed(f"the drill copy ({measured_bytes} units) restored too fast to measure throughput "
-                              f"({measured_seconds:.2f} s, fixed cost {overhead_seconds:.2f} s); seed a larger one")
+        raise ProcedureFailed(
+            f"the drill copy ({measured_bytes} units) restored too fast to measure throughput "
+            f"({measured_seconds:.2f} s, fixed cost {overhead_seconds:.2f} s); seed a larger one"
+        )
     rate = measured_bytes / proportional
-    return RestorePrediction(measured_bytes, measured_seconds, overhead_seconds, rate, production_bytes,
-                             overhead_seconds + production_bytes / rate)
+    return RestorePrediction(
+        measured_bytes,
+        measured_seconds,
+        overhead_seconds,
+        rate,
+        production_bytes,
+        overhead_seconds + production_bytes / rate,
+    )
 
 
 def production_storage() -> tuple[int, int]:
     """(objects, bytes) of production file storage: RUNBOOK_PRODUCTION_STORAGE_OBJECTS / _SIZE."""
-    objects = int(os.environ.get("RUNBOOK_PRODUCTION_STORAGE_OBJECTS", DEFAULT_PRODUCTION_STORAGE_OBJECTS))
+    objects = int(
+        os.environ.get("RUNBOOK_PRODUCTION_STORAGE_OBJECTS", DEFAULT_PRODUCTION_STORAGE_OBJECTS)
+    )
     raw = os.environ.get("RUNBOOK_PRODUCTION_STORAGE_SIZE")
     return objects, (parse_size(raw) if raw else DEFAULT_PRODUCTION_STORAGE_BYTES)
 
@@ -93,8 +113,16 @@ class RpoResult:
         return (self.disaster_at - self.newest_restored_commit).total_seconds()
 
 
-def simulate_rpo(server: PostgresServer, database: str, clock: VirtualClock, *, interval_seconds: float,
-                 disaster_after_seconds: float, write_every_seconds: float, workdir: Path) -> RpoResult:
+def simulate_rpo(
+    server: PostgresServer,
+    database: str,
+    clock: VirtualClock,
+    *,
+    interval_seconds: float,
+    disaster_after_seconds: float,
+    write_every_seconds: float,
+    workdir: Path,
+) -> RpoResult:
     """Run the schedule from the first backup until disaster; restore the newest backup."""
     if interval_seconds <= 0 or write_every_seconds <= 0:
         raise ConfigurationError("backup interval and write interval must be positive")
@@ -110,7 +138,10 @@ def simulate_rpo(server: PostgresServer, database: str, clock: VirtualClock, *, 
                 backups += 1
                 next_backup += timedelta(seconds=interval_seconds)
             clock.advance(write_every_seconds)
-            conn.execute("INSERT INTO drill_heartbeat (committed_at, note) VALUES (%s, 'rpo writer')", (clock.now(),))
+            conn.execute(
+                "INSERT INTO drill_heartbeat (committed_at, note) VALUES (%s, 'rpo writer')",
+                (clock.now(),),
+            )
             written += 1
     clock.set(end)
     disaster_at = clock.now()
@@ -118,8 +149,14 @@ def simulate_rpo(server: PostgresServer, database: str, clock: VirtualClock, *, 
     return RpoResult(interval_seconds, backups, disaster_at, newest, written, restored)
 
 
-def simulate_storage_rpo(s3: Any, clock: VirtualClock, *, interval_seconds: float, disaster_after_seconds: float,
-                         upload_every_seconds: float) -> RpoResult:
+def simulate_storage_rpo(
+    s3: Any,
+    clock: VirtualClock,
+    *,
+    interval_seconds: float,
+    disaster_after_seconds: float,
+    upload_every_seconds: float,
+) -> RpoResult:
     """Users upload files; the real aws CLI syncs the bucket on schedule; what does the newest copy hold?"""
     start = clock.now()
     end = start + timedelta(seconds=disaster_after_seconds)
@@ -128,24 +165,36 @@ def simulate_storage_rpo(s3: Any, clock: VirtualClock, *, interval_seconds: floa
     while clock.now() + timedelta(seconds=upload_every_seconds) <= end:
         if clock.now() >= next_sync:
             newest_prefix = f"rpo-{clock.now():%Y%m%dT%H%M%S}/"
-            shell.run_shell(f"aws s3 sync s3://{STORAGE_BUCKET} s3://{BACKUP_BUCKET}/{newest_prefix}",
-                            env=aws_environment()).check()
+            shell.run_shell(
+                f"aws s3 sync s3://{STORAGE_BUCKET} s3://{BACKUP_BUCKET}/{newest_prefix}",
+                env=aws_environment(),
+            ).check()
             syncs += 1
             next_sync += timedelta(seconds=interval_seconds)
         clock.advance(upload_every_seconds)
-        s3.put_object(Bucket=STORAGE_BUCKET, Key=f"uploads/{clock.now():%Y%m%dT%H%M%S}.bin", Body=b"upload",
-                      Metadata={"uploaded-at": clock.now().isoformat()})
+        s3.put_object(
+            Bucket=STORAGE_BUCKET,
+            Key=f"uploads/{clock.now():%Y%m%dT%H%M%S}.bin",
+            Body=b"upload",
+            Metadata={"uploaded-at": clock.now().isoformat()},
+        )
         uploads += 1
     clock.set(end)
     newest, restored = None, 0
     if newest_prefix:
-        stamps = [datetime.fromisoformat(s3.head_object(Bucket=BACKUP_BUCKET, Key=key)["Metadata"]["uploaded-at"])
-                  for key in list_objects(s3, BACKUP_BUCKET, newest_prefix + "uploads/")]
+        stamps = [
+            datetime.fromisoformat(
+                s3.head_object(Bucket=BACKUP_BUCKET, Key=key)["Metadata"]["uploaded-at"]
+            )
+            for key in list_objects(s3, BACKUP_BUCKET, newest_prefix + "uploads/")
+        ]
         newest, restored = (max(stamps) if stamps else None), len(stamps)
     return RpoResult(interval_seconds, syncs, clock.now(), newest, uploads, restored)
 
 
-def _restore_and_read(server: PostgresServer, backup: DatabaseBackup | None, scratch: str) -> tuple[datetime | None, int]:
+def _restore_and_read(
+    server: PostgresServer, backup: DatabaseBackup | None, scratch: str
+) -> tuple[datetime | None, int]:
     if backup is None:
         return None, 0
     server.create_database(scratch)
@@ -165,8 +214,20 @@ def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path) -> 
     from runbook_lib import verify
 
     dump = workdir / "schema-only.dump"
-    shell.run([server.binary("pg_dump"), "--format", "c", "--schema-only", "--no-owner", "--file", str(dump),
-               "--dbname", database], env=server.client_env()).check()
+    shell.run(
+        [
+            server.binary("pg_dump"),
+            "--format",
+            "c",
+            "--schema-only",
+            "--no-owner",
+            "--file",
+            str(dump),
+            "--dbname",
+            database,
+        ],
+        env=server.client_env(),
+    ).check()
     scratch = f"{database}_fixed_cost"
     server.create_database(scratch)
     try:

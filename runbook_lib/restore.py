@@ -25,13 +25,30 @@ from runbook_lib.backup import download_backup, list_backups
 from runbook_lib.errors import BackupCorrupted, ProcedureFailed
 from runbook_lib.postgres import PostgresServer
 
-_CORRUPTION = ("could not uncompress", "did not find magic string", "unexpected end of file",
-               "could not read from input file", "could not read input file", "corrupt", "invalid",
-               "input file is too short", "not a valid archive", "unrecognized data block type",
-               "could not find block ID", "bad dumpId", "error returned by pgrestore")
-_CONNECTION_LOST = ("server closed the connection unexpectedly", "terminating connection",
-                    "connection to server", "could not connect", "the database system is shutting down",
-                    "no connection to the server", "could not send data to server")
+_CORRUPTION = (
+    "could not uncompress",
+    "did not find magic string",
+    "unexpected end of file",
+    "could not read from input file",
+    "could not read input file",
+    "corrupt",
+    "invalid",
+    "input file is too short",
+    "not a valid archive",
+    "unrecognized data block type",
+    "could not find block ID",
+    "bad dumpId",
+    "error returned by pgrestore",
+)
+_CONNECTION_LOST = (
+    "server closed the connection unexpectedly",
+    "terminating connection",
+    "connection to server",
+    "could not connect",
+    "the database system is shutting down",
+    "no connection to the server",
+    "could not send data to server",
+)
 _PLAIN_TEXT = "input file appears to be a text format dump"
 
 
@@ -103,7 +120,9 @@ def map_connection(guide_text: str, server: PostgresServer) -> MappedCommand:
     return MappedCommand(guide_text, tuple(argv), tuple(mapping))
 
 
-def run_guide_command(mapped: MappedCommand, server: PostgresServer, workdir: Path) -> shell.CommandResult:
+def run_guide_command(
+    mapped: MappedCommand, server: PostgresServer, workdir: Path
+) -> shell.CommandResult:
     return shell.run(list(mapped.argv), env=server.client_env(), cwd=str(workdir))
 
 
@@ -113,15 +132,41 @@ def is_plain_text_refusal(result: shell.CommandResult) -> bool:
 
 def restore_plain(server: PostgresServer, sql_file: Path, database: str) -> shell.CommandResult:
     """The corrected procedure for a plain-SQL dump (what Supabase's logical backups are): psql."""
-    return shell.run([server.binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                      "-d", database, "-f", str(sql_file)], env=server.client_env()).check()
+    return shell.run(
+        [
+            server.binary("psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-d",
+            database,
+            "-f",
+            str(sql_file),
+        ],
+        env=server.client_env(),
+    ).check()
 
 
-def restore_dump(server: PostgresServer, dump: Path, database: str, jobs: int,
-                 during: Callable[[], None] | None = None) -> shell.CommandResult:
+def restore_dump(
+    server: PostgresServer,
+    dump: Path,
+    database: str,
+    jobs: int,
+    during: Callable[[], None] | None = None,
+) -> shell.CommandResult:
     """``pg_restore -j N`` of a custom-format dump; corruption and a lost server are named."""
-    argv = [server.binary("pg_restore"), "--exit-on-error", "--no-owner", "--jobs", str(jobs),
-            "--dbname", database, str(dump)]
+    argv = [
+        server.binary("pg_restore"),
+        "--exit-on-error",
+        "--no-owner",
+        "--jobs",
+        str(jobs),
+        "--dbname",
+        database,
+        str(dump),
+    ]
     worker = threading.Thread(target=during, daemon=True) if during else None
     if worker:
         worker.start()
@@ -132,11 +177,15 @@ def restore_dump(server: PostgresServer, dump: Path, database: str, jobs: int,
         return result
     stderr = result.stderr.lower()
     if any(marker in stderr for marker in _CONNECTION_LOST):
-        raise ProcedureFailed(f"the database server went away during the restore ({_last(result.stderr)}); "
-                              "nothing was promoted: bring the server back and restore again")
+        raise ProcedureFailed(
+            f"the database server went away during the restore ({_last(result.stderr)}); "
+            "nothing was promoted: bring the server back and restore again"
+        )
     if any(marker in stderr for marker in _CORRUPTION):
-        raise BackupCorrupted(f"backup corrupted: pg_restore cannot read {dump.name} ({_last(result.stderr)}); "
-                              "restore an older backup")
+        raise BackupCorrupted(
+            f"backup corrupted: pg_restore cannot read {dump.name} ({_last(result.stderr)}); "
+            "restore an older backup"
+        )
     raise ProcedureFailed(f"pg_restore failed: {_last(result.stderr)}")
 
 
@@ -149,9 +198,17 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def recover_database(server: PostgresServer, s3: Any, source: verify.Fingerprint, target: str, workdir: Path,
-                     *, jobs: int | None = None, during_restore: Callable[[], None] | None = None,
-                     after_restore: Callable[[str], None] | None = None) -> RecoveryResult:
+def recover_database(
+    server: PostgresServer,
+    s3: Any,
+    source: verify.Fingerprint,
+    target: str,
+    workdir: Path,
+    *,
+    jobs: int | None = None,
+    during_restore: Callable[[], None] | None = None,
+    after_restore: Callable[[str], None] | None = None,
+) -> RecoveryResult:
     """Restore the newest backup as ``target``, verified before it is promoted."""
     jobs = jobs or default_jobs()
     scratch = f"{target}_restoring"
@@ -188,8 +245,14 @@ def recover_database(server: PostgresServer, s3: Any, source: verify.Fingerprint
     with server.connect(target) as conn:
         row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
     steps.append(Step("promote and accept queries", clock() - started))
-    return RecoveryResult(target, backups[0].key, backups[0].size_bytes, int(str(row[0])) if row else 0,
-                          jobs, tuple(steps))
+    return RecoveryResult(
+        target,
+        backups[0].key,
+        backups[0].size_bytes,
+        int(str(row[0])) if row else 0,
+        jobs,
+        tuple(steps),
+    )
 
 
 def _drop_quietly(server: PostgresServer, database: str) -> None:

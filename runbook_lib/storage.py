@@ -69,23 +69,34 @@ def run_guide_sync(command: str, date_stamp: str, env: dict[str, str] | None = N
 def compare_copies(source: dict[str, ObjectInfo], copy: dict[str, ObjectInfo]) -> list[str]:
     """Every key missing, extra or different in ``copy``; empty when byte-identical."""
     problems = [f"{key} is missing from the copy" for key in sorted(set(source) - set(copy))]
-    problems += [f"{key} is in the copy but not in the source" for key in sorted(set(copy) - set(source))]
-    problems += [f"{key} differs ({copy[key].size} bytes vs {source[key].size})"
-                 for key in sorted(set(source) & set(copy)) if copy[key] != source[key]]
+    problems += [
+        f"{key} is in the copy but not in the source" for key in sorted(set(copy) - set(source))
+    ]
+    problems += [
+        f"{key} differs ({copy[key].size} bytes vs {source[key].size})"
+        for key in sorted(set(source) & set(copy))
+        if copy[key] != source[key]
+    ]
     return problems
 
 
-def require_identical(source: dict[str, ObjectInfo], copy: dict[str, ObjectInfo], what: str) -> None:
+def require_identical(
+    source: dict[str, ObjectInfo], copy: dict[str, ObjectInfo], what: str
+) -> None:
     problems = compare_copies(source, copy)
     if problems:
-        raise VerificationFailed(f"{what} is incomplete: {'; '.join(problems[:5])}"
-                                 + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        raise VerificationFailed(
+            f"{what} is incomplete: {'; '.join(problems[:5])}"
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        )
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
     keys = list(list_objects(s3, bucket))
     for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
+        )
     return len(keys)
 
 

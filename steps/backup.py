@@ -60,6 +60,7 @@ class GuideRestore:
 
 # -- the guide's manual backup trigger and the Management API --
 
+
 @when("the operator sends the guide's manual backup trigger as written", target_fixture="trigger")
 def send_trigger(guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence) -> TriggerResult:
     request = parse_curl(guide.command("curl", guide.backup_commands).text, cloud.environment())
@@ -71,11 +72,17 @@ def send_trigger(guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence
 def trigger_accepted(trigger: TriggerResult, evidence: ScenarioEvidence) -> None:
     evidence.measure("backup trigger status", trigger.status)
     if not 200 <= trigger.status < 300:
-        findings.confirm(evidence, "GUIDE-BACKUP-TRIGGER-ENDPOINT",
-                         f"{trigger.request.method} {trigger.request.url} answered {trigger.status} {trigger.body}")
+        findings.confirm(
+            evidence,
+            "GUIDE-BACKUP-TRIGGER-ENDPOINT",
+            f"{trigger.request.method} {trigger.request.url} answered {trigger.status} {trigger.body}",
+        )
 
 
-@when("the operator lists backups with the credential the guide's trigger uses", target_fixture="credential_status")
+@when(
+    "the operator lists backups with the credential the guide's trigger uses",
+    target_fixture="credential_status",
+)
 def list_with_guide_credential(guide: Guide, cloud: SimulatedCloud) -> int:
     request = parse_curl(guide.command("curl", guide.backup_commands).text, cloud.environment())
     return probe_listing({"Authorization": request.headers["Authorization"]}, PROJECT_REF)
@@ -85,8 +92,11 @@ def list_with_guide_credential(guide: Guide, cloud: SimulatedCloud) -> int:
 def credential_accepted(credential_status: int, evidence: ScenarioEvidence) -> None:
     evidence.measure("listing status with the guide's credential", credential_status)
     if credential_status in (401, 403):
-        findings.confirm(evidence, "GUIDE-BACKUP-TRIGGER-CREDENTIAL",
-                         f"GET /v1/projects/{{ref}}/database/backups with SUPABASE_SERVICE_ROLE_KEY answered {credential_status}")
+        findings.confirm(
+            evidence,
+            "GUIDE-BACKUP-TRIGGER-CREDENTIAL",
+            f"GET /v1/projects/{{ref}}/database/backups with SUPABASE_SERVICE_ROLE_KEY answered {credential_status}",
+        )
 
 
 @given(parsers.parse("Supabase took its automated daily backup {hours:d} hours ago"))
@@ -135,19 +145,32 @@ def api_calls(cloud: SimulatedCloud, evidence: ScenarioEvidence, times: int) -> 
 
 # -- logical backups to the backup bucket --
 
-@when(parsers.parse("the operator takes {count:d} logical backups with pg_dump and uploads them"), target_fixture="stored")
-def take_backups(drill_server: PostgresServer, database: str, s3: Any, workdir: Path, count: int) -> list[tuple[DatabaseBackup, StoredBackup]]:
+
+@when(
+    parsers.parse("the operator takes {count:d} logical backups with pg_dump and uploads them"),
+    target_fixture="stored",
+)
+def take_backups(
+    drill_server: PostgresServer, database: str, s3: Any, workdir: Path, count: int
+) -> list[tuple[DatabaseBackup, StoredBackup]]:
     taken = []
     for index in range(count):
         folder = workdir / f"backup-{index}"
         folder.mkdir()
-        backup = take_logical_backup(drill_server, database, folder, datetime.now(UTC) + timedelta(seconds=index))
+        backup = take_logical_backup(
+            drill_server, database, folder, datetime.now(UTC) + timedelta(seconds=index)
+        )
         taken.append((backup, upload_backup(s3, backup)))
     return taken
 
 
 @then(parsers.parse("the backup bucket lists {count:d} database backups, newest first"))
-def backups_listed(stored: list[tuple[DatabaseBackup, StoredBackup]], s3: Any, evidence: ScenarioEvidence, count: int) -> None:
+def backups_listed(
+    stored: list[tuple[DatabaseBackup, StoredBackup]],
+    s3: Any,
+    evidence: ScenarioEvidence,
+    count: int,
+) -> None:
     listed = list_backups(s3)
     evidence.check("database backups in the bucket", len(listed), "==", count)
     if [b.key for b in listed] != [s.key for _, s in reversed(stored)]:
@@ -155,15 +178,22 @@ def backups_listed(stored: list[tuple[DatabaseBackup, StoredBackup]], s3: Any, e
 
 
 @then("each stored backup carries the sha256 and size of its dump file")
-def backups_checksummed(stored: list[tuple[DatabaseBackup, StoredBackup]], s3: Any, evidence: ScenarioEvidence) -> None:
+def backups_checksummed(
+    stored: list[tuple[DatabaseBackup, StoredBackup]], s3: Any, evidence: ScenarioEvidence
+) -> None:
     listed = {b.key: b for b in list_backups(s3)}
     for backup, upload in stored:
         found = listed[upload.key]
-        evidence.check(f"{upload.key} sha256 matches", int(found.sha256 == sha256_file(backup.path)), "==", 1)
+        evidence.check(
+            f"{upload.key} sha256 matches", int(found.sha256 == sha256_file(backup.path)), "==", 1
+        )
         evidence.check(f"{upload.key} size", found.size_bytes, "==", backup.size_bytes, "bytes")
 
 
-@given(parsers.parse('S3 answers "503 SlowDown" to the next {times:d} uploads'), target_fixture="throttle")
+@given(
+    parsers.parse('S3 answers "503 SlowDown" to the next {times:d} uploads'),
+    target_fixture="throttle",
+)
 def s3_throttles(s3: Any, times: int) -> faults.Throttle:
     return faults.throttle_s3(s3, "PutObject", times)
 
@@ -176,6 +206,7 @@ def throttled_retried(throttle: faults.Throttle, evidence: ScenarioEvidence) -> 
 
 # -- file storage backups --
 
+
 @given("the operator ran the guide's file storage backup command", target_fixture="sync")
 @when("the operator runs the guide's file storage backup command", target_fixture="sync")
 def guide_sync(guide: Guide, evidence: ScenarioEvidence) -> storage.SyncResult:
@@ -187,14 +218,20 @@ def guide_sync(guide: Guide, evidence: ScenarioEvidence) -> storage.SyncResult:
 @then("the backup bucket holds every storage object under today's UTC date")
 def sync_complete(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
     copied = storage.list_objects(s3, storage.BACKUP_BUCKET, sync.prefix)
-    evidence.check("objects copied under " + sync.prefix, len(copied), "==",
-                   len(storage.list_objects(s3, storage.STORAGE_BUCKET)))
+    evidence.check(
+        "objects copied under " + sync.prefix,
+        len(copied),
+        "==",
+        len(storage.list_objects(s3, storage.STORAGE_BUCKET)),
+    )
 
 
 @then("every copied object is byte-identical to its original")
 def sync_identical(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
     source = storage.snapshot(s3, storage.STORAGE_BUCKET)
-    storage.require_identical(source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup")
+    storage.require_identical(
+        source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup"
+    )
     evidence.measure("objects verified by sha256", len(source))
 
 
@@ -207,13 +244,21 @@ def empty_storage(s3: Any) -> dict[str, storage.ObjectInfo]:
 
 @when("the operator restores the storage bucket from today's backup prefix")
 def restore_storage(sync: storage.SyncResult, evidence: ScenarioEvidence) -> None:
-    findings.report(evidence, "GUIDE-NO-STORAGE-RECOVERY", "the drill restored with the reverse of the guide's sync")
+    findings.report(
+        evidence,
+        "GUIDE-NO-STORAGE-RECOVERY",
+        "the drill restored with the reverse of the guide's sync",
+    )
     storage.restore_prefix(sync.prefix)
 
 
 @then("the storage bucket is byte-identical to what it held before")
-def storage_restored(storage_before: dict[str, storage.ObjectInfo], s3: Any, evidence: ScenarioEvidence) -> None:
-    storage.require_identical(storage_before, storage.snapshot(s3, storage.STORAGE_BUCKET), "the restored storage bucket")
+def storage_restored(
+    storage_before: dict[str, storage.ObjectInfo], s3: Any, evidence: ScenarioEvidence
+) -> None:
+    storage.require_identical(
+        storage_before, storage.snapshot(s3, storage.STORAGE_BUCKET), "the restored storage bucket"
+    )
     evidence.measure("objects restored", len(storage_before))
 
 
@@ -225,78 +270,136 @@ def lose_backup_object(sync: storage.SyncResult, s3: Any) -> str:
 
 
 @then("verifying the storage backup fails naming the missing key")
-def storage_loss_named(sync: storage.SyncResult, removed_key: str, s3: Any, evidence: ScenarioEvidence) -> None:
+def storage_loss_named(
+    sync: storage.SyncResult, removed_key: str, s3: Any, evidence: ScenarioEvidence
+) -> None:
     source = storage.snapshot(s3, storage.STORAGE_BUCKET)
-    outcome = attempt(lambda: storage.require_identical(source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup"))
+    outcome = attempt(
+        lambda: storage.require_identical(
+            source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup"
+        )
+    )
     expect_failure(outcome, evidence, removed_key)
 
 
 # -- the guide's pg_restore and verified recovery --
 
+
 @given(parsers.parse('a Supabase-style logical backup "{name}" of it'), target_fixture="prepared")
-def plain_backup(drill_server: PostgresServer, database: str, workdir: Path, name: str) -> PreparedBackup:
+def plain_backup(
+    drill_server: PostgresServer, database: str, workdir: Path, name: str
+) -> PreparedBackup:
     source = verify.fingerprint(drill_server, database)
     backup = take_logical_backup(drill_server, database, workdir, datetime.now(UTC), fmt="plain")
     return PreparedBackup(source, backup if backup.path.name == name else _renamed(backup, name))
 
 
 @given(parsers.parse('a custom-format dump "{name}" of it'), target_fixture="prepared")
-def custom_backup(drill_server: PostgresServer, database: str, workdir: Path, name: str) -> PreparedBackup:
+def custom_backup(
+    drill_server: PostgresServer, database: str, workdir: Path, name: str
+) -> PreparedBackup:
     source = verify.fingerprint(drill_server, database)
-    return PreparedBackup(source, _renamed(take_logical_backup(drill_server, database, workdir, datetime.now(UTC)), name))
+    return PreparedBackup(
+        source,
+        _renamed(take_logical_backup(drill_server, database, workdir, datetime.now(UTC)), name),
+    )
 
 
 def _renamed(backup: DatabaseBackup, name: str) -> DatabaseBackup:
     target = backup.path.with_name(name)
     backup.path.rename(target)
-    return DatabaseBackup(target, backup.database, backup.format, backup.sha256, backup.size_bytes, backup.seconds, backup.taken_at)
+    return DatabaseBackup(
+        target,
+        backup.database,
+        backup.format,
+        backup.sha256,
+        backup.size_bytes,
+        backup.seconds,
+        backup.taken_at,
+    )
 
 
-@when("the operator runs the guide's database recovery command against the drill server", target_fixture="guide_restore")
-def run_guide_restore(guide: Guide, drill_server: PostgresServer, prepared: PreparedBackup, evidence: ScenarioEvidence) -> GuideRestore:
+@when(
+    "the operator runs the guide's database recovery command against the drill server",
+    target_fixture="guide_restore",
+)
+def run_guide_restore(
+    guide: Guide, drill_server: PostgresServer, prepared: PreparedBackup, evidence: ScenarioEvidence
+) -> GuideRestore:
     drill_server.create_database(GUIDE_TARGET_DB)
     mapped = map_connection(guide.command("pg_restore", guide.recovery_commands).text, drill_server)
     for original, replacement in mapped.mapping:
         evidence.note(f"connection mapping: '{original}' -> '{replacement}'")
-    return GuideRestore(mapped, run_guide_command(mapped, drill_server, prepared.backup.path.parent))
+    return GuideRestore(
+        mapped, run_guide_command(mapped, drill_server, prepared.backup.path.parent)
+    )
 
 
 @then("the guide's command restored the database")
 def guide_restore_worked(guide_restore: GuideRestore, evidence: ScenarioEvidence) -> None:
-    evidence.measure("guide's pg_restore exit code", guide_restore.result.returncode, comparator="==", threshold=0)
+    evidence.measure(
+        "guide's pg_restore exit code",
+        guide_restore.result.returncode,
+        comparator="==",
+        threshold=0,
+    )
     if is_plain_text_refusal(guide_restore.result):
-        findings.confirm(evidence, "GUIDE-RESTORE-PLAIN-SQL", guide_restore.result.stderr.strip().splitlines()[-1])
+        findings.confirm(
+            evidence,
+            "GUIDE-RESTORE-PLAIN-SQL",
+            guide_restore.result.stderr.strip().splitlines()[-1],
+        )
     guide_restore.result.check()
 
 
 @when("the refusal is reported and the corrected procedure restores the backup with psql")
-def corrected_restore(guide_restore: GuideRestore, prepared: PreparedBackup, drill_server: PostgresServer, evidence: ScenarioEvidence) -> None:
+def corrected_restore(
+    guide_restore: GuideRestore,
+    prepared: PreparedBackup,
+    drill_server: PostgresServer,
+    evidence: ScenarioEvidence,
+) -> None:
     if not is_plain_text_refusal(guide_restore.result):
-        raise ThresholdBreached("expected pg_restore to refuse the plain SQL backup; nothing to correct")
-    findings.report(evidence, "GUIDE-RESTORE-PLAIN-SQL", guide_restore.result.stderr.strip().splitlines()[-1])
+        raise ThresholdBreached(
+            "expected pg_restore to refuse the plain SQL backup; nothing to correct"
+        )
+    findings.report(
+        evidence, "GUIDE-RESTORE-PLAIN-SQL", guide_restore.result.stderr.strip().splitlines()[-1]
+    )
     drill_server.create_database(GUIDE_TARGET_DB)
     restore_plain(drill_server, prepared.backup.path, GUIDE_TARGET_DB)
 
 
 @then("the restored database equals the backup's source, table by table")
-def restored_equal(prepared: PreparedBackup, drill_server: PostgresServer, evidence: ScenarioEvidence) -> None:
+def restored_equal(
+    prepared: PreparedBackup, drill_server: PostgresServer, evidence: ScenarioEvidence
+) -> None:
     restored = verify.fingerprint(drill_server, GUIDE_TARGET_DB)
     problems = verify.differences(prepared.source, restored)
     evidence.measure("tables compared", len(prepared.source.tables))
     evidence.measure("rows compared", sum(t.rows for t in prepared.source.tables.values()))
-    evidence.check("differences from the source", len(problems), "==", 0, detail="; ".join(problems[:5]))
+    evidence.check(
+        "differences from the source", len(problems), "==", 0, detail="; ".join(problems[:5])
+    )
 
 
 @then(parsers.parse('the evidence shows the connection mapping "{original}"'))
 def mapping_shown(guide_restore: GuideRestore, evidence: ScenarioEvidence, original: str) -> None:
     mapped = [pair for pair in guide_restore.mapped.mapping if pair[0] == original]
     evidence.check(f"mapping of '{original}' recorded", len(mapped), "==", 1)
-    evidence.check("guide arguments left unchanged", int(guide_restore.mapped.only_target_changed()), "==", 1,
-                   detail=" ".join(guide_restore.mapped.argv[1:]))
+    evidence.check(
+        "guide arguments left unchanged",
+        int(guide_restore.mapped.only_target_changed()),
+        "==",
+        1,
+        detail=" ".join(guide_restore.mapped.argv[1:]),
+    )
 
 
 @given("a verified backup of it in the backup bucket", target_fixture="prepared")
-def stored_backup(drill_server: PostgresServer, database: str, s3: Any, workdir: Path) -> PreparedBackup:
+def stored_backup(
+    drill_server: PostgresServer, database: str, s3: Any, workdir: Path
+) -> PreparedBackup:
     source = verify.fingerprint(drill_server, database)
     backup = take_logical_backup(drill_server, database, workdir, datetime.now(UTC))
     return PreparedBackup(source, backup, upload_backup(s3, backup))
@@ -320,15 +423,21 @@ _DAMAGE: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], dict[str, s
 def damage_backup(prepared: PreparedBackup, s3: Any, damage: str) -> None:
     assert prepared.stored is not None
     function, recompute = _DAMAGE[damage]
-    faults.replace_object(s3, storage.BACKUP_BUCKET, prepared.stored.key, function, recompute=recompute)
+    faults.replace_object(
+        s3, storage.BACKUP_BUCKET, prepared.stored.key, function, recompute=recompute
+    )
 
 
 @when(parsers.parse("the restore silently loses {loss}"), target_fixture="after_restore")
 def lossy_restore(drill_server: PostgresServer, loss: str) -> Callable[[str], None]:
     return {
-        "every tenth row of emails": lambda: faults.lose_rows(drill_server, "emails", "id % 10 = 0"),
+        "every tenth row of emails": lambda: faults.lose_rows(
+            drill_server, "emails", "id % 10 = 0"
+        ),
         "the table audit_log": lambda: faults.lose_table(drill_server, "audit_log"),
-        "one subscription": lambda: faults.lose_rows(drill_server, "subscriptions", "id = (SELECT min(id) FROM subscriptions)"),
+        "one subscription": lambda: faults.lose_rows(
+            drill_server, "subscriptions", "id = (SELECT min(id) FROM subscriptions)"
+        ),
     }[loss]()
 
 
@@ -351,12 +460,28 @@ def kill_during_restore(drill_server: PostgresServer, recovery_target: str) -> C
 
 
 @when("the operator recovers the database from the newest backup", target_fixture="recovery")
-def recover(drill_server: PostgresServer, s3: Any, prepared: PreparedBackup, recovery_target: str, workdir: Path,
-            during_restore: Callable[[], None] | None, after_restore: Callable[[str], None] | None) -> Attempt:
+def recover(
+    drill_server: PostgresServer,
+    s3: Any,
+    prepared: PreparedBackup,
+    recovery_target: str,
+    workdir: Path,
+    during_restore: Callable[[], None] | None,
+    after_restore: Callable[[str], None] | None,
+) -> Attempt:
     restore_dir = workdir / "restore"
     restore_dir.mkdir(exist_ok=True)
-    return attempt(lambda: recover_database(drill_server, s3, prepared.source, recovery_target, restore_dir,
-                                            during_restore=during_restore, after_restore=after_restore))
+    return attempt(
+        lambda: recover_database(
+            drill_server,
+            s3,
+            prepared.source,
+            recovery_target,
+            restore_dir,
+            during_restore=during_restore,
+            after_restore=after_restore,
+        )
+    )
 
 
 @then(parsers.parse('the recovery fails with "{words}"'))
@@ -370,10 +495,14 @@ def recovery_names_table(recovery: Attempt, evidence: ScenarioEvidence, table: s
 
 
 @then("no database was promoted as recovered")
-def nothing_promoted(drill_server: PostgresServer, recovery_target: str, evidence: ScenarioEvidence) -> None:
+def nothing_promoted(
+    drill_server: PostgresServer, recovery_target: str, evidence: ScenarioEvidence
+) -> None:
     ensure_running(drill_server)
     with drill_server.connect() as conn:
         names = {str(r[0]) for r in conn.execute("SELECT datname FROM pg_database").fetchall()}
     evidence.check("databases promoted as recovered", int(recovery_target in names), "==", 0)
     # a scratch copy may survive a crashed server; it is never under the production name
-    evidence.measure("scratch copy left for inspection", int(f"{recovery_target}_restoring" in names))
+    evidence.measure(
+        "scratch copy left for inspection", int(f"{recovery_target}_restoring" in names)
+    )

@@ -61,9 +61,13 @@ def attempt(action: Callable[[], Any]) -> Attempt:
 def expect_failure(outcome: Attempt, evidence: ScenarioEvidence, words: str) -> RunbookError:
     """The procedure must have failed, and its message must say ``words``."""
     if outcome.error is None:
-        raise ThresholdBreached(f"the procedure succeeded, but it should have failed with {words!r}")
+        raise ThresholdBreached(
+            f"the procedure succeeded, but it should have failed with {words!r}"
+        )
     message = str(outcome.error)
     evidence.note(f"failed as expected: {message}")
     if words.lower() not in message.lower():
-        raise ThresholdBreached(f"the procedure failed, but not with {words!r}: {message}") from outcome.error
+        raise ThresholdBreached(
+            f"the procedure failed, but not with {words!r}: {message}"
+        ) from outcome.error
     return outcome.error

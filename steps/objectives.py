@@ -23,18 +23,31 @@ def drill_size_database(drill_size_db: str) -> str:
     return drill_size_db
 
 
-@when("disaster is declared and the operator recovers the database from the newest backup", target_fixture="recovery_result")
-def declared_recovery(drill_server: PostgresServer, s3: Any, prepared: PreparedBackup, recovery_target: str, workdir: Path) -> RecoveryResult:
+@when(
+    "disaster is declared and the operator recovers the database from the newest backup",
+    target_fixture="recovery_result",
+)
+def declared_recovery(
+    drill_server: PostgresServer,
+    s3: Any,
+    prepared: PreparedBackup,
+    recovery_target: str,
+    workdir: Path,
+) -> RecoveryResult:
     restore_dir = workdir / "restore"
     restore_dir.mkdir()
     return recover_database(drill_server, s3, prepared.source, recovery_target, restore_dir)
 
 
 @then("the recovered database is verified and accepting queries")
-def recovered_accepting(recovery_result: RecoveryResult, drill_server: PostgresServer, evidence: ScenarioEvidence) -> None:
+def recovered_accepting(
+    recovery_result: RecoveryResult, drill_server: PostgresServer, evidence: ScenarioEvidence
+) -> None:
     with drill_server.connect(recovery_result.database) as conn:
         row = conn.execute("SELECT count(*) FROM users").fetchone()
-    evidence.check("users readable in the recovered database", int(str(row[0])) if row else 0, ">", 0)
+    evidence.check(
+        "users readable in the recovered database", int(str(row[0])) if row else 0, ">", 0
+    )
     for step in recovery_result.steps:
         evidence.measure(f"recovery step: {step.name}", step.seconds, "s")
     evidence.measure("parallel restore jobs", recovery_result.jobs)
@@ -42,26 +55,50 @@ def recovered_accepting(recovery_result: RecoveryResult, drill_server: PostgresS
 
 @then("the measured recovery time is within the Database RTO")
 def measured_rto(recovery_result: RecoveryResult, guide: Guide, evidence: ScenarioEvidence) -> None:
-    evidence.check("database recovery time (measured)", recovery_result.seconds, "<=",
-                   guide.objective("Database").rto_seconds, "s")
+    evidence.check(
+        "database recovery time (measured)",
+        recovery_result.seconds,
+        "<=",
+        guide.objective("Database").rto_seconds,
+        "s",
+    )
 
 
 @then("the recovery time predicted at production size is within the Database RTO")
-def predicted_rto(recovery_result: RecoveryResult, drill_server: PostgresServer, database: str, workdir: Path,
-                  guide: Guide, evidence: ScenarioEvidence) -> None:
+def predicted_rto(
+    recovery_result: RecoveryResult,
+    drill_server: PostgresServer,
+    database: str,
+    workdir: Path,
+    guide: Guide,
+    evidence: ScenarioEvidence,
+) -> None:
     fixed = objectives.fixed_restore_cost(drill_server, database, workdir)
-    prediction = objectives.predict_restore(recovery_result.database_bytes, recovery_result.seconds, fixed,
-                                            objectives.production_db_bytes())
+    prediction = objectives.predict_restore(
+        recovery_result.database_bytes,
+        recovery_result.seconds,
+        fixed,
+        objectives.production_db_bytes(),
+    )
     evidence.measure("drill database size", recovery_result.database_bytes, "bytes")
     evidence.measure("restore throughput", prediction.bytes_per_second / 1024**2, "MiB/s")
     evidence.measure("size-independent recovery cost", fixed, "s")
     evidence.measure("production database size", prediction.production_bytes, "bytes")
-    evidence.check("database recovery time (predicted at production size)", prediction.predicted_seconds, "<=",
-                   guide.objective("Database").rto_seconds, "s")
+    evidence.check(
+        "database recovery time (predicted at production size)",
+        prediction.predicted_seconds,
+        "<=",
+        guide.objective("Database").rto_seconds,
+        "s",
+    )
 
 
-@when(parsers.re(r"backups run (?:on the guide's database backup schedule|every (?P<every>.+?)) while a writer commits every minute"),
-      target_fixture="backup_interval")
+@when(
+    parsers.re(
+        r"backups run (?:on the guide's database backup schedule|every (?P<every>.+?)) while a writer commits every minute"
+    ),
+    target_fixture="backup_interval",
+)
 def backup_schedule(guide: Guide, every: str | None) -> float:
     if every:
         return parse_duration(every)
@@ -72,21 +109,44 @@ def backup_schedule(guide: Guide, every: str | None) -> float:
 
 
 @when("disaster strikes 1 minute before the next scheduled backup", target_fixture="rpo")
-def database_disaster(drill_server: PostgresServer, database: str, backup_interval: float, workdir: Path,
-                      cloud: SimulatedCloud) -> objectives.RpoResult:
-    return objectives.simulate_rpo(drill_server, database, cloud.clock, interval_seconds=backup_interval,
-                                   disaster_after_seconds=2 * backup_interval - 60, write_every_seconds=60,
-                                   workdir=workdir)
+def database_disaster(
+    drill_server: PostgresServer,
+    database: str,
+    backup_interval: float,
+    workdir: Path,
+    cloud: SimulatedCloud,
+) -> objectives.RpoResult:
+    return objectives.simulate_rpo(
+        drill_server,
+        database,
+        cloud.clock,
+        interval_seconds=backup_interval,
+        disaster_after_seconds=2 * backup_interval - 60,
+        write_every_seconds=60,
+        workdir=workdir,
+    )
 
 
 @then("the data lost is within the Database RPO")
 def database_rpo(rpo: objectives.RpoResult, guide: Guide, evidence: ScenarioEvidence) -> None:
-    _check_rpo(rpo, guide.objective("Database").rpo_seconds, "database", evidence,
-               "GUIDE-RPO-DAILY-BACKUPS", guide.backup_schedule("Database").text)
+    _check_rpo(
+        rpo,
+        guide.objective("Database").rpo_seconds,
+        "database",
+        evidence,
+        "GUIDE-RPO-DAILY-BACKUPS",
+        guide.backup_schedule("Database").text,
+    )
 
 
-def _check_rpo(rpo: objectives.RpoResult, objective: float, what: str, evidence: ScenarioEvidence,
-               finding: str, schedule_text: str) -> None:
+def _check_rpo(
+    rpo: objectives.RpoResult,
+    objective: float,
+    what: str,
+    evidence: ScenarioEvidence,
+    finding: str,
+    schedule_text: str,
+) -> None:
     evidence.measure(f"{what} backups taken", rpo.backups_taken)
     evidence.measure(f"{what} writes before the disaster", rpo.writes)
     evidence.measure(f"{what} writes restored", rpo.restored_writes)
@@ -94,16 +154,28 @@ def _check_rpo(rpo: objectives.RpoResult, objective: float, what: str, evidence:
     loss = rpo.loss_window_seconds
     if loss > objective and finding and "daily" in schedule_text.lower():
         evidence.measure(f"{what} data-loss window", loss, "s", "<=", objective)
-        findings.confirm(evidence, finding, f"the guide says '{schedule_text}'; disaster just before the next backup "
-                         f"loses {loss / 3600:.2f} h of writes, the RPO allows {objective / 3600:g} h")
+        findings.confirm(
+            evidence,
+            finding,
+            f"the guide says '{schedule_text}'; disaster just before the next backup "
+            f"loses {loss / 3600:.2f} h of writes, the RPO allows {objective / 3600:g} h",
+        )
     evidence.check(f"{what} data-loss window", loss, "<=", objective, "s")
 
 
-@when("disaster empties the storage bucket and the operator restores it from today's backup prefix",
-      target_fixture="storage_recovery")
-def storage_disaster(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> objectives.StorageRecovery:
+@when(
+    "disaster empties the storage bucket and the operator restores it from today's backup prefix",
+    target_fixture="storage_recovery",
+)
+def storage_disaster(
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence
+) -> objectives.StorageRecovery:
     storage.empty_bucket(s3, storage.STORAGE_BUCKET)
-    findings.report(evidence, "GUIDE-NO-STORAGE-RECOVERY", "the drill restored with the reverse of the guide's sync")
+    findings.report(
+        evidence,
+        "GUIDE-NO-STORAGE-RECOVERY",
+        "the drill restored with the reverse of the guide's sync",
+    )
     return objectives.measure_storage_recovery(s3, sync.prefix)
 
 
@@ -113,46 +185,86 @@ def storage_recorded(s3: Any) -> dict[str, storage.ObjectInfo]:
 
 
 @then("the measured storage recovery time is within the File Storage RTO")
-def storage_rto(storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence) -> None:
+def storage_rto(
+    storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence
+) -> None:
     evidence.measure("storage objects restored", storage_recovery.objects)
-    evidence.check("file storage recovery time (measured)", storage_recovery.seconds, "<=",
-                   guide.objective("File Storage").rto_seconds, "s")
+    evidence.check(
+        "file storage recovery time (measured)",
+        storage_recovery.seconds,
+        "<=",
+        guide.objective("File Storage").rto_seconds,
+        "s",
+    )
 
 
 @then("the storage recovery time predicted at production size is within the File Storage RTO")
-def storage_rto_predicted(storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence) -> None:
+def storage_rto_predicted(
+    storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence
+) -> None:
     objects, size = objectives.production_storage()
-    prediction = objectives.predict_restore(storage_recovery.objects, storage_recovery.seconds,
-                                            storage_recovery.fixed_seconds, objects)
-    evidence.measure("storage objects restored per second", prediction.bytes_per_second, "objects/s")
+    prediction = objectives.predict_restore(
+        storage_recovery.objects, storage_recovery.seconds, storage_recovery.fixed_seconds, objects
+    )
+    evidence.measure(
+        "storage objects restored per second", prediction.bytes_per_second, "objects/s"
+    )
     evidence.measure("production storage objects", objects)
-    evidence.measure("production storage size (not modelled: local S3 has no bandwidth limit)", size, "bytes")
-    evidence.check("file storage recovery time (predicted at production size)", prediction.predicted_seconds, "<=",
-                   guide.objective("File Storage").rto_seconds, "s")
+    evidence.measure(
+        "production storage size (not modelled: local S3 has no bandwidth limit)", size, "bytes"
+    )
+    evidence.check(
+        "file storage recovery time (predicted at production size)",
+        prediction.predicted_seconds,
+        "<=",
+        guide.objective("File Storage").rto_seconds,
+        "s",
+    )
 
 
 @then("the guide's file storage backup schedule is within the File Storage RPO")
 def storage_schedule(guide: Guide, evidence: ScenarioEvidence) -> None:
     schedule = guide.backup_schedule("File Storage")
     if schedule.interval_seconds is None:
-        findings.confirm(evidence, "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
-                         f"the File Storage Backups block says only '{schedule.text}' (line {schedule.line})")
-    evidence.check("file storage backup interval", schedule.interval_seconds or 0, "<=",
-                   guide.objective("File Storage").rpo_seconds, "s")
+        findings.confirm(
+            evidence,
+            "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
+            f"the File Storage Backups block says only '{schedule.text}' (line {schedule.line})",
+        )
+    evidence.check(
+        "file storage backup interval",
+        schedule.interval_seconds or 0,
+        "<=",
+        guide.objective("File Storage").rpo_seconds,
+        "s",
+    )
 
 
-@when(parsers.parse("the storage bucket is synced every {every} while users upload a file every {upload}"),
-      target_fixture="sync_schedule")
+@when(
+    parsers.parse(
+        "the storage bucket is synced every {every} while users upload a file every {upload}"
+    ),
+    target_fixture="sync_schedule",
+)
 def storage_schedule_given(every: str, upload: str) -> tuple[float, float]:
     return parse_duration(every), parse_duration(upload)
 
 
 @when("disaster strikes 1 minute before the next scheduled sync", target_fixture="rpo")
-def storage_disaster_rpo(sync_schedule: tuple[float, float], s3: Any, storage_buckets: dict[str, str],
-                         cloud: SimulatedCloud) -> objectives.RpoResult:
+def storage_disaster_rpo(
+    sync_schedule: tuple[float, float],
+    s3: Any,
+    storage_buckets: dict[str, str],
+    cloud: SimulatedCloud,
+) -> objectives.RpoResult:
     interval, upload = sync_schedule
-    return objectives.simulate_storage_rpo(s3, cloud.clock, interval_seconds=interval,
-                                           disaster_after_seconds=2 * interval - 60, upload_every_seconds=upload)
+    return objectives.simulate_storage_rpo(
+        s3,
+        cloud.clock,
+        interval_seconds=interval,
+        disaster_after_seconds=2 * interval - 60,
+        upload_every_seconds=upload,
+    )
 
 
 @then("the files lost are within the File Storage RPO")
