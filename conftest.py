@@ -11,4 +11,7 @@ pytest_plugins = [
     "steps.environment",
     "steps.backup",
     "steps.objectives",
+    "steps.incidents",
+    "steps.reviews",
+    "steps.maintenance",
 ]

@@ -3,7 +3,8 @@
     python -m bench.restore [--size-mb 1024] [--predict-from-mb 100] [--repeat 3] [--jobs N]
 
 On one throwaway cluster it seeds a database of ``--size-mb``, dumps it (custom format), and
-measures, alternating so that machine noise hits both sides alike (medians of ``--repeat``):
+measures, alternating the order each round and starting each restore from a checkpointed
+server, so that machine noise hits both sides alike (medians of ``--repeat``):
 
 - raw ``pg_restore -j N`` of the dump (the baseline),
 - the drill's restore step (``runbook_lib.restore.restore_dump``, same dump, same jobs),
@@ -42,8 +43,15 @@ def seed(server: PostgresServer, name: str, megabytes: float) -> int:
     return int(str(row[0])) if row else 0
 
 
-def raw_restore(server: PostgresServer, dump: Path, target: str, jobs: int) -> float:
+def fresh_target(server: PostgresServer, target: str) -> None:
+    """An empty target database and a flushed server, so no run pays for the previous one's writes."""
     server.create_database(target)
+    with server.connect() as conn:
+        conn.execute("CHECKPOINT")
+
+
+def raw_restore(server: PostgresServer, dump: Path, target: str, jobs: int) -> float:
+    fresh_target(server, target)
     started = time.monotonic()
     shell.run(
         [
@@ -62,7 +70,7 @@ def raw_restore(server: PostgresServer, dump: Path, target: str, jobs: int) -> f
 
 
 def drill_restore(server: PostgresServer, dump: Path, target: str, jobs: int) -> float:
-    server.create_database(target)
+    fresh_target(server, target)
     started = time.monotonic()
     restore_dump(server, dump, target, jobs)
     return time.monotonic() - started
@@ -97,7 +105,8 @@ def copy_rate(server: PostgresServer, database: str) -> float:
 
 def run(size_mb: float, predict_from_mb: float, repeat: int, jobs: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
-    with embedded_cluster() as server:
+    # autovacuum off: its background work after one restore would land on the next one's clock
+    with embedded_cluster({"autovacuum": "off"}) as server:
         progress(f"seeding {predict_from_mb:g} MB and {size_mb:g} MB databases")
         small_bytes = seed(server, "bench_small", predict_from_mb)
         big_bytes = seed(server, "bench_big", size_mb)

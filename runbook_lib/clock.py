@@ -62,3 +62,16 @@ class VirtualClock:
 
     def set(self, instant: datetime) -> None:
         self.advance((instant - self._now).total_seconds())
+
+
+def parse_instant(text: str) -> datetime:
+    """ "2026-03-01 02:00 UTC", "2026-03-01 02:00:00 UTC" or "... -0500" -> an aware datetime."""
+    text = text.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + " +0000"
+    for pattern in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not an instant like '2026-03-01 02:00:00 UTC' or '... -0500'")

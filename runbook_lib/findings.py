@@ -67,6 +67,18 @@ CATALOGUE: dict[str, KnownFinding] = {
             "the guide has no procedure to restore file storage, though it sets a File Storage RTO",
             "add the restore command: aws s3 sync s3://napoleon-ai-backup/<YYYYMMDD> s3://napoleon-ai-storage",
         ),
+        KnownFinding(
+            "GUIDE-CONTACT-MISSING",
+            "Emergency Contacts",
+            "an escalation level has no emergency contact",
+            "add a phone number for every level of the Escalation Matrix under Technical Team",
+        ),
+        KnownFinding(
+            "GUIDE-QUARTERLY-UNSCHEDULED",
+            "Scheduled Maintenance",
+            "the quarterly security window names no day or time",
+            "state it like the others, e.g. 'first Sunday of Jan/Apr/Jul/Oct, 2-4 AM UTC'",
+        ),
     )
 }
 

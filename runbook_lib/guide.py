@@ -116,6 +116,16 @@ class BackupSchedule:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """One numbered phase of a procedure with its actions ("Immediate Actions": isolate, ...)."""
+
+    number: int
+    name: str
+    actions: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class Guide:
     path: str
     sha256: str
@@ -140,6 +150,7 @@ class Guide:
     statements: tuple[Statement, ...]
     toc: tuple[tuple[str, str], ...]  # (title, "#anchor") of each Table of Contents entry
     backup_schedules: tuple[BackupSchedule, ...]
+    security_phases: tuple[Phase, ...]
 
     def backup_schedule(self, component: str) -> BackupSchedule:
         return next(b for b in self.backup_schedules if b.component == component)
@@ -219,6 +230,7 @@ def parse_guide(text: str, path: str = "<guide>", sha256: str = "") -> Guide:
         optimization_sql=reader.commands(("Performance Optimization", "Database Optimization")),
         statements=reader.all_statements(),
         toc=reader.toc(),
+        security_phases=reader.phases(("Security Procedures", "Security Incident Response")),
         backup_schedules=(
             reader.backup_schedule("Database", ("Backup & Recovery", "Database Backups")),
             reader.backup_schedule("File Storage", ("Backup & Recovery", "File Storage Backups")),
@@ -455,6 +467,30 @@ class _Reader:
                 return BackupSchedule(component, interval, text, line)
         text, line = comments[0] if comments else ("", section.line)
         return BackupSchedule(component, None, text, line)
+
+    def phases(self, path: tuple[str, ...]) -> tuple[Phase, ...]:
+        section = self.section(path)
+        phases: list[Phase] = []
+        actions: list[str] = []
+        for item in self.doc.items(section):
+            if item.depth == 0 and item.ordinal and item.label:
+                if phases:
+                    phases[-1] = Phase(
+                        phases[-1].number, phases[-1].name, tuple(actions), phases[-1].line
+                    )
+                phases.append(Phase(item.ordinal, item.label, (), item.line))
+                actions = []
+            elif item.depth > 0 and phases:
+                actions.append(item.text)
+        if phases:
+            phases[-1] = Phase(phases[-1].number, phases[-1].name, tuple(actions), phases[-1].line)
+        if len(phases) < 2 or any(not p.actions for p in phases):
+            raise self.fail(
+                section.title,
+                section.line,
+                "expected numbered '**Phase**' items, each with a list of actions",
+            )
+        return tuple(phases)
 
     def toc(self) -> tuple[tuple[str, str], ...]:
         section = self.doc.find("Table of Contents")

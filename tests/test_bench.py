@@ -12,19 +12,47 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_restore_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
     output = tmp_path / "restore.json"
-    done = subprocess.run([sys.executable, "-m", "bench.restore", "--size-mb", "40", "--predict-from-mb", "16",
-                           "--repeat", "1", "--output", str(output)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.restore",
+            "--size-mb",
+            "40",
+            "--predict-from-mb",
+            "16",
+            "--repeat",
+            "1",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())
-    for key in ("raw_pg_restore_seconds", "drill_restore_over_raw", "verify_over_restore", "single_copy_mib_per_second"):
+    for key in (
+        "raw_pg_restore_seconds",
+        "drill_restore_over_raw",
+        "verify_over_restore",
+        "single_copy_mib_per_second",
+    ):
         assert result[key] > 0
     assert "error" in result["prediction"]
     assert "x raw (target <= 1.05)" in done.stdout
 
 
 def test_benchmark_rejects_bad_arguments() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench.restore", "--repeat", "0"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.restore", "--repeat", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "must be positive" in done.stderr

@@ -16,6 +16,7 @@ import httpx
 
 from runbook_lib import redact
 from runbook_lib.clock import VirtualClock
+from runbook_lib.communications import Channels
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
@@ -91,6 +92,11 @@ class SimulatedCloud:
             "SUPABASE_ACCESS_TOKEN": c.supabase_access_token,
             "VERCEL_TOKEN": c.vercel_token,
         }
+
+    def channels(self) -> Channels:
+        """Where incident and maintenance messages go in this simulation."""
+        c = self.credentials
+        return Channels(self.slack_webhook_url, STATUS_PAGE_ID, c.statuspage_key, c.sendgrid_key)
 
     def routes(self) -> list[tuple[str, Callable[[httpx.Request], httpx.Response]]]:
         """(host regex, handler) for every simulated service, for respx or MockTransport."""
