@@ -14,4 +14,5 @@ pytest_plugins = [
     "steps.incidents",
     "steps.reviews",
     "steps.maintenance",
+    "steps.deployment",
 ]

@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
 from runbook_lib import shell
-from runbook_lib.api import ApiClient
+from runbook_lib.api import ApiClient, http
 from runbook_lib.clock import Clock
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
 from runbook_lib.postgres import PostgresServer
@@ -97,7 +95,7 @@ def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
 
 def send_guide_trigger(request: CurlRequest) -> TriggerResult:
     """Send the guide's request once, unchanged; what the API answers is the finding."""
-    response = httpx.request(request.method, request.url, headers=request.headers, timeout=10)
+    response = http().request(request.method, request.url, headers=request.headers, timeout=10)
     return TriggerResult(request, response.status_code, response.text[:500])
 
 
@@ -111,7 +109,7 @@ def supabase_client(token: str | None, clock: Clock) -> ApiClient:
 def probe_listing(headers: dict[str, str], project_ref: str) -> int:
     """Status of the backup listing for a credential, sent once as given (no retries)."""
     url = f"{SUPABASE_API}/v1/projects/{project_ref}/database/backups"
-    return httpx.get(url, headers=headers, timeout=10).status_code
+    return http().get(url, headers=headers, timeout=10).status_code
 
 
 def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> timedelta:

@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from runbook_lib.api import ApiClient
+from runbook_lib.api import ApiClient, http
 from runbook_lib.clock import Clock
 from runbook_lib.errors import ServiceError
 from runbook_lib.guide import Guide
@@ -89,7 +87,7 @@ class Notifier:
         return messages
 
     def _slack(self, text: str) -> Message:
-        response = httpx.post(self.channels.slack_webhook_url, json={"text": text}, timeout=10)
+        response = http().post(self.channels.slack_webhook_url, json={"text": text}, timeout=10)
         if response.status_code != 200:
             raise ServiceError(
                 f"Slack webhook answered {response.status_code} {response.text}: check the webhook URL",

@@ -68,6 +68,12 @@ CATALOGUE: dict[str, KnownFinding] = {
             "add the restore command: aws s3 sync s3://napoleon-ai-backup/<YYYYMMDD> s3://napoleon-ai-storage",
         ),
         KnownFinding(
+            "GUIDE-RELEASE-VERSION-MISMATCH",
+            "Deployment Steps",
+            "the release branch name cannot match the version `npm version patch` creates",
+            "name the branch after the bumped version, or bump with the part the release needs (npm version minor)",
+        ),
+        KnownFinding(
             "GUIDE-CONTACT-MISSING",
             "Emergency Contacts",
             "an escalation level has no emergency contact",

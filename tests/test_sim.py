@@ -170,3 +170,75 @@ def test_sendgrid_validates_and_accepts_with_202(sim: SimulatedCloud) -> None:
     assert bad.status_code == 400
     assert {e["field"] for e in bad.json()["errors"]} == {"personalizations", "from"}
     assert (good.status_code, good.content) == (202, b"")
+
+
+def test_vercel_rollback_cancel_events_and_aliases() -> None:
+    sim = SimulatedCloud(clock=VirtualClock())
+    auth = {"Authorization": f"Bearer {sim.credentials.vercel_token}"}
+    api = "https://api.vercel.com"
+    with client(sim.vercel.handle) as http:
+
+        def deploy(**meta: bool) -> str:
+            body = {
+                "name": "napoleon-ai",
+                "project": VERCEL_PROJECT_ID,
+                "target": "production",
+                "meta": meta,
+            }
+            return str(http.post(f"{api}/v13/deployments", headers=auth, json=body).json()["id"])
+
+        first = deploy()
+        sim.clock.advance(70)
+        second = deploy(simulateBuildFailure=True)
+        early = http.post(f"{api}/v1/projects/{VERCEL_PROJECT_ID}/rollback/{second}", headers=auth)
+        sim.clock.advance(70)
+        events = http.get(f"{api}/v3/deployments/{second}/events", headers=auth).json()
+        third = deploy()
+        cancelled = http.patch(f"{api}/v12/deployments/{third}/cancel", headers=auth)
+        rollback = http.post(
+            f"{api}/v1/projects/{VERCEL_PROJECT_ID}/rollback/{first}", headers=auth
+        )
+        pending = http.get(
+            f"{api}/v9/projects/{VERCEL_PROJECT_ID}", headers=auth, params={"rollbackInfo": "true"}
+        ).json()
+        sim.clock.advance(11)
+        done = http.get(
+            f"{api}/v9/projects/{VERCEL_PROJECT_ID}", headers=auth, params={"rollbackInfo": "true"}
+        ).json()
+        aliases = http.get(f"{api}/v2/deployments/{first}/aliases", headers=auth).json()
+        missing = http.get(f"{api}/v13/deployments/dpl_nope", headers=auth)
+    assert early.status_code == 409
+    assert events[-1]["type"] == "stderr"
+    assert cancelled.json()["readyState"] == "CANCELED"
+    assert rollback.status_code == 201
+    assert pending["lastRollbackTarget"]["jobStatus"] in ("pending", "in-progress")
+    assert done["lastRollbackTarget"] == done["lastRollbackTarget"] | {
+        "jobStatus": "succeeded",
+        "toDeploymentId": first,
+    }
+    assert done["targets"]["production"]["id"] == first
+    assert aliases["aliases"] == [{"alias": "napoleon-ai.vercel.app", "deploymentId": first}]
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_unhealthy_deployment_answers_503_on_its_health_endpoint() -> None:
+    sim = SimulatedCloud(clock=VirtualClock())
+    auth = {"Authorization": f"Bearer {sim.credentials.vercel_token}"}
+    with client(sim.vercel.handle) as api, client(sim.vercel.handle_deployment_url) as web:
+        body = {
+            "name": "napoleon-ai",
+            "project": VERCEL_PROJECT_ID,
+            "target": "production",
+            "meta": {"simulateUnhealthy": True},
+        }
+        url = api.post("https://api.vercel.com/v13/deployments", headers=auth, json=body).json()[
+            "url"
+        ]
+        before = web.get(f"https://{url}/api/health")
+        sim.clock.advance(70)
+        after = web.get(f"https://{url}/api/health")
+        production = web.get("https://napoleon-ai.vercel.app/api/health")
+    assert before.status_code == 404  # not READY yet
+    assert after.status_code == 503
+    assert production.status_code == 503

@@ -69,6 +69,7 @@ class VercelProject:
     rollback: dict[str, Any] | None = None
     rollback_started: float | None = None
     promotions: list[str] = field(default_factory=list)
+    auto_assigned: set[str] = field(default_factory=set)  # deployments already given their domain
 
 
 class VercelFake(FakeAPI):
@@ -77,6 +78,9 @@ class VercelFake(FakeAPI):
         self.clock = clock or WallClock()
         self.projects: dict[str, VercelProject] = {}
         self.deployments: dict[str, Deployment] = {}
+        self.build_seconds = (
+            BUILD_SECONDS  # for new deployments; raise it to simulate a stuck build
+        )
         self._ids = itertools.count(1)
         self.add_route("GET", "/v6/deployments", self._list)
         self.add_route("POST", "/v13/deployments", self._create)
@@ -113,6 +117,7 @@ class VercelFake(FakeAPI):
 
     # -- deployment URLs (health checks, as an uptime monitor sees them) --
     def handle_deployment_url(self, request: httpx.Request) -> httpx.Response:
+        self._settle()
         deployment = self._by_host(request.url.host)
         if deployment is None or deployment.state(self.now()) != "READY":
             return httpx.Response(404, text="DEPLOYMENT_NOT_FOUND")
@@ -201,6 +206,7 @@ class VercelFake(FakeAPI):
             target,
             self.now(),
             str(meta.get("githubCommitSha", "")),
+            build_seconds=self.build_seconds,
             fail_build=bool(meta.get("simulateBuildFailure")),
             healthy=not meta.get("simulateUnhealthy"),
         )
@@ -268,6 +274,10 @@ class VercelFake(FakeAPI):
                 409, {"error": {"code": "conflict", "message": "Deployment is not READY"}}
             )
         self._point(found, d)
+        if (
+            d.target != "staging"
+        ):  # promoting ends a rollback: new production deploys get the domain again
+            found.rollback, found.rollback_started = None, None
         return json_response(201, {})
 
     def _point(self, project: VercelProject, d: Deployment) -> None:
@@ -301,7 +311,18 @@ class VercelFake(FakeAPI):
         return json_response(201, {})
 
     def _settle(self) -> None:
-        """Advance rollback jobs: pending -> in-progress -> succeeded after ROLLBACK_SECONDS."""
+        """Move time-driven state forward: deployments that became READY get their domain
+        (production ones only while no rollback is in effect, as on Vercel), and rollback jobs
+        go pending -> in-progress -> succeeded after ROLLBACK_SECONDS."""
+        for d in sorted(self.deployments.values(), key=lambda d: d.created):
+            project = self.projects[d.project_id]
+            if d.id in project.auto_assigned or d.state(self.now()) != "READY":
+                continue
+            project.auto_assigned.add(d.id)
+            if d.target == "staging":
+                project.staging = d.id
+            elif d.target == "production" and project.rollback is None:
+                project.production = d.id
         for project in self.projects.values():
             if project.rollback and project.rollback_started is not None:
                 elapsed = self.now() - project.rollback_started
