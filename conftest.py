@@ -15,4 +15,6 @@ pytest_plugins = [
     "steps.reviews",
     "steps.maintenance",
     "steps.deployment",
+    "steps.security",
+    "steps.performance",
 ]

@@ -74,6 +74,12 @@ CATALOGUE: dict[str, KnownFinding] = {
             "name the branch after the bumped version, or bump with the part the release needs (npm version minor)",
         ),
         KnownFinding(
+            "GUIDE-PGSS-MEAN-TIME",
+            "Database Optimization",
+            "the slow-query SQL uses pg_stat_statements columns that PostgreSQL 13 renamed",
+            "use mean_exec_time (and total_exec_time) instead of mean_time",
+        ),
+        KnownFinding(
             "GUIDE-CONTACT-MISSING",
             "Emergency Contacts",
             "an escalation level has no emergency contact",

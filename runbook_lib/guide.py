@@ -462,7 +462,7 @@ class _Reader:
         section = self.section(path)
         comments = [c for b in self.doc.code_blocks(section) for c in b.comments()]
         for text, line in comments:
-            interval = _schedule_interval(text)
+            interval = schedule_interval(text)
             if interval is not None:
                 return BackupSchedule(component, interval, text, line)
         text, line = comments[0] if comments else ("", section.line)
@@ -523,10 +523,18 @@ def _alert_rule(source: str, text: str, line: int) -> Objective:
     )
 
 
-_CADENCES = {"hourly": 3600.0, "daily": 86400.0, "nightly": 86400.0, "weekly": 604800.0}
+_CADENCES = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "nightly": 86400.0,
+    "weekly": 604800.0,
+    "monthly": 31 * 86400.0,
+    "quarterly": 92 * 86400.0,
+    "yearly": 366 * 86400.0,
+}
 
 
-def _schedule_interval(text: str) -> float | None:
+def schedule_interval(text: str) -> float | None:
     lowered = text.lower()
     for word, seconds in _CADENCES.items():
         if re.search(rf"\b{word}\b", lowered):

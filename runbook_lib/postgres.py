@@ -262,7 +262,11 @@ def _kill_postmaster(datadir: Path, sig: int = signal.SIGKILL) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_cluster(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+def embedded_cluster(
+    settings: dict[str, str] | None = None,
+    hba: str | None = None,
+    files: dict[str, bytes] | None = None,
+) -> Iterator[PostgresServer]:
     """A throwaway cluster on 127.0.0.1; removed with its temp dir when the block ends."""
     bindir = find_bindir()
     reap_orphans()
@@ -305,6 +309,11 @@ def embedded_cluster(settings: dict[str, str] | None = None) -> Iterator[Postgre
         }
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as handle:
             handle.writelines(f"{key} = {value}\n" for key, value in conf.items())
+        for name, content in {
+            **(files or {}),
+            **({"pg_hba.conf": hba.encode()} if hba else {}),
+        }.items():
+            _write_server_file(datadir / name, content)
         start_embedded(bindir, datadir)
         version = _server_version(
             f"postgresql://postgres:{quote(password)}@127.0.0.1:{port}/postgres"
@@ -322,6 +331,15 @@ def embedded_cluster(settings: dict[str, str] | None = None) -> Iterator[Postgre
     finally:
         stop_embedded(bindir, datadir)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _write_server_file(path: Path, content: bytes) -> None:
+    """A file the server reads (pg_hba.conf, TLS key): owned by the server's user, mode 0600."""
+    path.write_bytes(content)
+    os.chmod(path, 0o600)
+    owner = (path.parent / "PG_VERSION").stat()
+    if os.geteuid() == 0:
+        os.chown(path, owner.st_uid, owner.st_gid)
 
 
 def _has_postgres_user() -> bool:

@@ -15,7 +15,7 @@ from runbook_lib.errors import (
     ProcedureFailed,
     ServiceError,
 )
-from runbook_lib.guide import _schedule_interval, load_guide
+from runbook_lib.guide import load_guide, schedule_interval
 from runbook_lib.objectives import parse_size, predict_restore
 from runbook_lib.postgres import PostgresServer
 from runbook_lib.restore import MappedCommand, map_connection
@@ -153,7 +153,7 @@ def test_prediction_is_fixed_cost_plus_throughput() -> None:
     ],
 )
 def test_schedule_from_the_guides_words(text: str, seconds: float | None) -> None:
-    assert _schedule_interval(text) == seconds
+    assert schedule_interval(text) == seconds
 
 
 def test_guide_backup_schedules() -> None:
@@ -194,3 +194,38 @@ def test_api_client_survives_one_failure_and_fails_fast_on_401() -> None:
         ApiClient("Example API", "https://api.example.test", "", "EXAMPLE_TOKEN").request(
             "GET", "/x"
         )
+
+
+def test_luhn_and_card_columns() -> None:
+    from runbook_lib.compliance import card_data_columns, luhn_valid
+
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+    assert card_data_columns([("payments", "card_number"), ("users", "email"), ("x", "cvv")]) == [
+        "payments.card_number",
+        "x.cvv",
+    ]
+
+
+def test_key_inventory_and_rotation_period(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from runbook_lib.keys import load_inventory, rotation_days, stale_keys
+
+    assert rotation_days(GUIDE) == 92
+    inventory = load_inventory()
+    assert stale_keys(inventory, date(2026, 11, 25), 92) == [
+        "STRIPE_SECRET_KEY (stripe, owner billing-team) is 176 days old"
+    ]
+    broken = tmp_path / "keys.yml"
+    broken.write_text("keys: [{name: X}]")
+    with pytest.raises(ConfigurationError, match="not a key inventory"):
+        load_inventory(broken)
+
+
+def test_working_equivalent_renames_pre_13_columns() -> None:
+    from runbook_lib.performance import working_equivalent
+
+    sql = GUIDE.optimization_sql[0].text
+    assert "mean_exec_time" in working_equivalent(sql)
+    assert "mean_time" not in working_equivalent(sql).replace("mean_exec_time", "")

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from runbook_lib import redact
+from runbook_lib.api import http
 from runbook_lib.clock import VirtualClock
 from runbook_lib.communications import Channels
+from runbook_lib.sim.external import OpenAIFake, StripeFake
+from runbook_lib.sim.http import FakeAPI
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
@@ -36,6 +39,8 @@ class Credentials:
     statuspage_key: str
     sendgrid_key: str
     slack_webhook_path: str
+    stripe_key: str
+    openai_key: str
 
     @classmethod
     def generate(cls) -> Credentials:
@@ -49,9 +54,32 @@ class Credentials:
             statuspage_key=secrets.token_hex(16),
             sendgrid_key="SG." + secrets.token_urlsafe(16) + "." + secrets.token_urlsafe(24),
             slack_webhook_path=f"/services/T0NAPOLEON/B0INCIDENTS/{secrets.token_urlsafe(18)}",
+            stripe_key="sk_test_" + secrets.token_urlsafe(24),
+            openai_key="sk-proj-" + secrets.token_urlsafe(32),
         )
         redact.register(*(getattr(creds, name) for name in creds.__dataclass_fields__))
         return creds
+
+
+@dataclass
+class FakeKeyProvider:
+    """A provider's key dashboard (issue, revoke) plus an authenticated read to test a key."""
+
+    fake: FakeAPI
+    probe_url: str
+    prefix: str
+
+    def issue(self) -> str:
+        key = self.prefix + secrets.token_urlsafe(24)
+        redact.register(key)
+        self.fake.tokens.add(key)
+        return key
+
+    def revoke(self, key: str) -> None:
+        self.fake.tokens.discard(key)
+
+    def status_with(self, key: str) -> int:
+        return http().get(self.probe_url, headers={"Authorization": f"Bearer {key}"}).status_code
 
 
 @dataclass
@@ -63,6 +91,8 @@ class SimulatedCloud:
     slack: SlackWebhookFake = field(init=False)
     statuspage: StatusPageFake = field(init=False)
     sendgrid: SendGridFake = field(init=False)
+    stripe: StripeFake = field(init=False)
+    openai: OpenAIFake = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.credentials
@@ -78,6 +108,10 @@ class SimulatedCloud:
         self.statuspage.tokens.add(c.statuspage_key)
         self.sendgrid = SendGridFake()
         self.sendgrid.tokens.add(c.sendgrid_key)
+        self.stripe = StripeFake()
+        self.stripe.tokens.add(c.stripe_key)
+        self.openai = OpenAIFake()
+        self.openai.tokens.add(c.openai_key)
 
     @property
     def slack_webhook_url(self) -> str:
@@ -98,6 +132,34 @@ class SimulatedCloud:
         c = self.credentials
         return Channels(self.slack_webhook_url, STATUS_PAGE_ID, c.statuspage_key, c.sendgrid_key)
 
+    def credential_store(self) -> dict[str, str]:
+        """What clients read their keys from (environment variable name -> value)."""
+        c = self.credentials
+        return {
+            "SUPABASE_ACCESS_TOKEN": c.supabase_access_token,
+            "VERCEL_TOKEN": c.vercel_token,
+            "STRIPE_SECRET_KEY": c.stripe_key,
+            "OPENAI_API_KEY": c.openai_key,
+        }
+
+    def key_providers(self) -> dict[str, FakeKeyProvider]:
+        return {
+            "SUPABASE_ACCESS_TOKEN": FakeKeyProvider(
+                self.supabase,
+                f"https://api.supabase.com/v1/projects/{PROJECT_REF}/database/backups",
+                "sbp_",
+            ),
+            "VERCEL_TOKEN": FakeKeyProvider(
+                self.vercel, "https://api.vercel.com/v6/deployments", ""
+            ),
+            "STRIPE_SECRET_KEY": FakeKeyProvider(
+                self.stripe, "https://api.stripe.com/v1/balance", "sk_test_"
+            ),
+            "OPENAI_API_KEY": FakeKeyProvider(
+                self.openai, "https://api.openai.com/v1/models", "sk-proj-"
+            ),
+        }
+
     def routes(self) -> list[tuple[str, Callable[[httpx.Request], httpx.Response]]]:
         """(host regex, handler) for every simulated service, for respx or MockTransport."""
         return [
@@ -107,4 +169,6 @@ class SimulatedCloud:
             (r"hooks\.slack\.com", self.slack.handle),
             (r"api\.statuspage\.io", self.statuspage.handle),
             (r"api\.sendgrid\.com", self.sendgrid.handle),
+            (r"api\.stripe\.com", self.stripe.handle),
+            (r"api\.openai\.com", self.openai.handle),
         ]
