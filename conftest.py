@@ -17,4 +17,5 @@ pytest_plugins = [
     "steps.deployment",
     "steps.security",
     "steps.performance",
+    "steps.alerting",
 ]

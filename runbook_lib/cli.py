@@ -163,6 +163,36 @@ def doctor() -> None:
     typer.echo("the default drill can run here")
 
 
+alerts_app = typer.Typer(
+    help="Alert rules generated from the guide (Prometheus format).", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("export")
+def alerts_export(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write the rule file and its promtool tests.")
+    ],
+    guide: GuideOption = None,
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Run promtool on the export when installed.")
+    ] = True,
+) -> None:
+    """Write napoleon-ai.rules.yml (regenerated from the guide) and promtool unit tests."""
+    import shutil
+
+    from runbook_lib.alerting import promtool
+
+    rule_path, test_path, rules = promtool.export(load_guide(guide or DEFAULT_GUIDE), directory)
+    typer.echo(f"wrote {rule_path} ({len(rules)} rules) and {test_path}")
+    if check and shutil.which("promtool"):
+        result = promtool.run_promtool(test_path)
+        typer.echo(result.stdout.strip() or result.stderr.strip())
+        if not result.ok:
+            raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

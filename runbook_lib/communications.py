@@ -169,3 +169,21 @@ class Notifier:
         message = Message("status page", text)
         self.sent.append(message)
         return message
+
+    def open_status_incident(self, name: str, text: str) -> Message:
+        client = ApiClient(
+            "Statuspage API",
+            STATUSPAGE_API,
+            self.channels.statuspage_key,
+            "STATUSPAGE_API_KEY",
+            clock=self.clock,
+            auth_scheme="OAuth",
+        )
+        client.request(
+            "POST",
+            f"/v1/pages/{self.channels.statuspage_page_id}/incidents",
+            json={"incident": {"name": name, "status": "investigating", "body": text}},
+        )
+        message = Message("status page", text)
+        self.sent.append(message)
+        return message

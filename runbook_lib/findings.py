@@ -80,6 +80,18 @@ CATALOGUE: dict[str, KnownFinding] = {
             "use mean_exec_time (and total_exec_time) instead of mean_time",
         ),
         KnownFinding(
+            "GUIDE-ALERT-ERROR-RATE-GAP",
+            "Alerting Rules",
+            "error rates between the 1% target and the 5% alert threshold break the target silently",
+            "alert at the target (error rate >= 1%, with a for duration), or derive burn-rate alerts from it",
+        ),
+        KnownFinding(
+            "GUIDE-UPTIME-VS-RTO",
+            "Recovery Time Objectives (RTO)",
+            "a single outage within a component's RTO can exceed the 99.9% uptime target's monthly error budget",
+            "shorten that RTO below 43.2 minutes, or state the uptime target per component",
+        ),
+        KnownFinding(
             "GUIDE-CONTACT-MISSING",
             "Emergency Contacts",
             "an escalation level has no emergency contact",

@@ -56,3 +56,20 @@ def test_benchmark_rejects_bad_arguments() -> None:
     )
     assert done.returncode == 2
     assert "must be positive" in done.stderr
+
+
+def test_alerting_benchmark_runs(tmp_path: Path) -> None:
+    output = tmp_path / "alerting.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.alerting", "--days", "1", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(output.read_text())
+    assert result["samples_per_series"] == 1441
+    assert result["evaluator_seconds"] > 0
+    assert result["firing_rule_minutes"] > 0

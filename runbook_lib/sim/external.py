@@ -57,6 +57,25 @@ class OpenAIFake(FakeAPI):
                 },
             ),
         )
+        self.add_route("POST", "/v1/chat/completions", self._completion)
+
+    @staticmethod
+    def _completion(request: httpx.Request) -> httpx.Response:
+        return json_response(
+            200,
+            {
+                "id": "chatcmpl-drill",
+                "object": "chat.completion",
+                "model": "gpt-4o-mini",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "Summary."},
+                        "finish_reason": "stop",
+                    }
+                ],
+            },
+        )
 
     def unauthorized(self) -> httpx.Response:
         return json_response(

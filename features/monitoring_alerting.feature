@@ -1,0 +1,138 @@
+@guide:monitoring--alerting @control:SOC2-CC7.2 @control:SOC2-A1.1 @control:ISO-8.16
+Feature: Monitoring & alerting: every guide alert and key metric fires at its threshold, from real signals
+  The rule file (alerts/napoleon-ai.rules.yml, Prometheus format) is generated from the guide.
+  An evaluator with Prometheus semantics replays series minute by minute: pending, firing,
+  keep_firing_for, resolution. Signals come from the real database, the simulated S3, Vercel
+  deployment URLs and the external APIs; promtool agrees with the evaluator (tests/).
+
+  Background:
+    Given the operations guide
+    And the alert rules generated from the guide
+
+  @guide:alerting-rules @guide:key-metrics
+  Scenario: Every alerting rule and key metric of the guide has one alert at the guide's threshold
+    Then every guide alert line and key metric has exactly one alert
+    And the committed rule file is what the guide generates
+
+  @guide:key-metrics @guide:alerting-rules
+  Scenario Outline: A threshold behaves exactly as the guide words it
+    When "<metric>" holds <value> for 10 minutes
+    Then "<alert>" is <state> after 10 minutes
+
+    Examples:
+      | metric                           | value  | alert                        | state  |
+      | avg_response_time_ms             | 499.99 | ResponseTimeTargetBreached   | silent |
+      | avg_response_time_ms             | 500    | ResponseTimeTargetBreached   | firing |
+      | avg_response_time_ms             | 500.01 | ResponseTimeTargetBreached   | firing |
+      | vercel_function_duration_seconds | 10     | VercelFunctionSlow           | silent |
+      | vercel_function_duration_seconds | 10.001 | VercelFunctionSlow           | firing |
+      | supabase_query_mean_ms           | 99.99  | DatabaseQueryTargetBreached  | silent |
+      | supabase_query_mean_ms           | 100    | DatabaseQueryTargetBreached  | firing |
+      | openai_response_seconds          | 1.999  | AIResponseTimeTargetBreached | silent |
+      | openai_response_seconds          | 2      | AIResponseTimeTargetBreached | firing |
+
+  @guide:key-metrics
+  Scenario Outline: A breach is pending until the rule's for duration has passed
+    When "avg_response_time_ms" holds 600 from minute 1 to minute 20
+    Then "ResponseTimeTargetBreached" is <state> at minute <minute>
+
+    Examples:
+      | minute | state   |
+      | 0      | silent  |
+      | 1      | pending |
+      | 5      | pending |
+      | 6      | firing  |
+      | 20     | firing  |
+      | 21     | silent  |
+
+  @guide:alerting-rules
+  Scenario Outline: The function error rate alert fires above 5% and keeps firing 5 minutes after recovery
+    When Vercel functions fail <percent> percent of 1000 calls a minute from minute 1 to minute 20
+    Then "VercelFunctionErrorRate" is <state> at minute <minute>
+
+    Examples:
+      | percent | minute | state   |
+      | 4       | 15     | silent  |
+      | 6       | 5      | pending |
+      | 6       | 15     | firing  |
+      | 6       | 24     | firing  |
+      | 6       | 27     | silent  |
+
+  @guide:alerting-rules
+  Scenario Outline: Slow queries in the real database make the query alert fire; normal load does not
+    Given a seeded production database
+    When the application runs <load> against the database for 7 minutes
+    Then "SupabaseSlowStatement" is <state> after 7 minutes
+
+    Examples:
+      | load                                      | state  |
+      | lookups that take about 1 ms              | silent |
+      | a report that sleeps 150 ms per statement | firing |
+
+  @guide:alerting-rules
+  Scenario: A stopped database makes the connection alert fire, and it resolves when restarted
+    Given a throwaway PostgreSQL server
+    And a seeded production database on it
+    When the database is probed every minute, stopped at minute 3 and restarted at minute 8
+    Then "SupabaseDatabaseDown" is silent at minute 2
+    And "SupabaseDatabaseDown" is pending at minute 3
+    And "SupabaseDatabaseDown" is firing at minute 5
+    And "SupabaseDatabaseDown" is silent at minute 9
+
+  @guide:alerting-rules
+  Scenario Outline: Storage beyond its quota makes the quota alert fire
+    Given the guide's storage buckets
+    When uploads fill the storage bucket to <percent> percent of its quota
+    Then "SupabaseStorageQuotaExceeded" is <state> after 5 minutes
+
+    Examples:
+      | percent | state  |
+      | 90      | silent |
+      | 105     | firing |
+
+  @guide:key-metrics
+  Scenario Outline: An outage of production burns the uptime error budget and pages
+    Given the simulated cloud
+    When synthetic checks probe production every minute for 70 minutes with an outage of <outage> minutes at the end
+    Then "UptimeErrorBudgetBurn" is <state> after 70 minutes
+
+    Examples:
+      | outage | state  |
+      | 0      | silent |
+      | 10     | firing |
+
+  @guide:alerting-rules
+  Scenario Outline: External service failures are counted from real calls and alert
+    Given the simulated cloud
+    When <calls>
+    Then "<alert>" is <state> after 3 minutes
+
+    Examples:
+      | calls                                                            | alert                 | state  |
+      | 20 OpenAI calls succeed                                          | OpenAIApiFailures     | silent |
+      | OpenAI answers 500, 429 and a timeout among 20 calls             | OpenAIApiFailures     | firing |
+      | 10 Stripe webhooks arrive correctly signed                       | StripeWebhookFailures | silent |
+      | 10 Stripe webhooks arrive and 1 has a forged signature           | StripeWebhookFailures | firing |
+      | 10 emails are delivered                                          | EmailDeliveryFailures | silent |
+      | 10 emails are sent and 2 bounce                                  | EmailDeliveryFailures | firing |
+
+  @guide:communication-channels @control:SOC2-CC7.3
+  Scenario Outline: A firing alert is routed by severity, naming itself and its guide section
+    Given the simulated cloud
+    When "<alert>" fires and is routed
+    Then Slack #incidents names "<alert>", its severity and "<section>"
+    And the status page shows <pages> incident
+    And no routed message carries a credential
+
+    Examples:
+      | alert                      | section        | pages |
+      | SupabaseDatabaseDown       | Alerting Rules | 1     |
+      | ResponseTimeTargetBreached | Key Metrics    | 0     |
+
+  @guide:key-metrics @guide:alerting-rules @finding:GUIDE-ALERT-ERROR-RATE-GAP
+  Scenario: The alerting rules catch every breach of the key metric targets
+    Then no error rate breaks the target without tripping the guide's alert
+
+  @guide:key-metrics @guide:recovery-time-objectives-rto @finding:GUIDE-UPTIME-VS-RTO
+  Scenario: Every recovery time objective fits in the uptime target's monthly error budget
+    Then every component's RTO fits in the monthly downtime budget of the uptime target

@@ -1,0 +1,137 @@
+"""The alert evaluator: strict parsing, Prometheus semantics, properties, and promtool's verdict."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runbook_lib.alerting import engine, promtool
+from runbook_lib.alerting.catalog import render
+from runbook_lib.alerting.promql import Evaluator, Series, parse
+from runbook_lib.alerting.rules import FIRING, PENDING, alert_states, load_rules
+from runbook_lib.errors import ConfigurationError
+from runbook_lib.guide import load_guide
+
+GUIDE = load_guide()
+RULES = engine.default_rules()
+RESPONSE = next(r for r in RULES if r.name == "ResponseTimeTargetBreached")
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "histogram_quantile(0.9, x)",
+        "x offset 5m",
+        "sum by (job) (x)",
+        "x > bool 1",
+        "rate(x)",
+        "x or y",
+        'x{job=~"a.*"}',
+        "1 > 2",
+    ],
+)
+def test_unsupported_expressions_are_refused_at_load_time(expr: str) -> None:
+    with pytest.raises(ConfigurationError, match="PromQL"):
+        parse(expr)
+
+
+def test_a_rule_file_with_unknown_fields_or_bad_expr_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yml"
+    bad.write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: x > 1\n    runbook: here\n"
+    )
+    with pytest.raises(ConfigurationError, match="unknown field"):
+        load_rules(bad)
+    bad.write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: histogram_quantile(0.5, x)\n"
+    )
+    with pytest.raises(ConfigurationError, match="rule A"):
+        load_rules(bad)
+
+
+def test_the_committed_rule_file_is_generated_from_the_guide() -> None:
+    assert engine.RULE_FILE.read_text() == render(GUIDE)
+
+
+def test_a_changed_guide_threshold_changes_the_rule() -> None:
+    from runbook_lib.guide import parse_guide
+
+    text = GUIDE.path and Path(GUIDE.path).read_text().replace("< 500ms average", "< 400ms average")
+    changed = render(parse_guide(text))
+    assert "avg_response_time_ms >= 400" in changed
+    assert changed != engine.RULE_FILE.read_text()
+
+
+def _timeline(values: list[float], rule=RESPONSE):  # type: ignore[no-untyped-def]
+    series = Series()
+    series.add("avg_response_time_ms", {}, [(i * 60.0, v) for i, v in enumerate(values)])
+    return alert_states(rule, Evaluator(series), np.arange(0.0, len(values) * 60.0, 60.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=30), st.floats(min_value=500, max_value=10_000))
+def test_earliest_firing_is_exactly_for_after_the_breach(start: int, value: float) -> None:
+    timeline = _timeline([100.0] * start + [value] * 20)
+    assert timeline.first_firing() == (start + 5) * 60.0  # for: 5m
+    assert timeline.state_at((start + 4) * 60.0) == PENDING
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(min_value=0, max_value=1000, allow_nan=False))
+def test_smallest_firing_value_is_the_guides_threshold(value: float) -> None:
+    fires = _timeline([value] * 10).ever(FIRING)
+    assert fires == (value >= 500.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0, max_value=1000, allow_nan=False), min_size=8, max_size=30),
+    st.floats(min_value=0, max_value=500),
+)
+def test_raising_a_series_never_silences_a_firing_alert(values: list[float], lift: float) -> None:
+    base = _timeline(values)
+    raised = _timeline([v + lift for v in values])
+    for labels, states in base.states.items():
+        assert np.all(raised.states[labels][states == FIRING] == FIRING)
+
+
+def test_rate_extrapolates_like_prometheus() -> None:
+    series = Series()
+    series.add("c_total", {}, [(i * 60.0, i * 10.0) for i in range(11)])
+    value = Evaluator(series).evaluate(parse("increase(c_total[5m])"), np.array([600.0]))[()]  # type: ignore[index]
+    assert value[0] == pytest.approx(50.0)  # 4 intervals seen, extrapolated to the 5-minute window
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not installed (apt-get install prometheus); .ci/run installs it",
+)
+def test_promtool_agrees_with_the_evaluator(tmp_path: Path) -> None:
+    _, tests, _ = promtool.export(GUIDE, tmp_path)
+    document = yaml.safe_load(tests.read_text())
+    verdicts = [bool(t["alert_rule_test"][0]["exp_alerts"]) for t in document["tests"]]
+    assert sum(verdicts) >= 8
+    assert len(verdicts) - sum(verdicts) >= 5
+    result = promtool.run_promtool(tests)
+    assert result.ok, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not installed (apt-get install prometheus); .ci/run installs it",
+)
+def test_promtool_catches_a_wrong_verdict(tmp_path: Path) -> None:
+    _, tests, _ = promtool.export(GUIDE, tmp_path)
+    document = yaml.safe_load(tests.read_text())
+    at_threshold = next(
+        t for t in document["tests"] if t["name"].startswith("ResponseTimeTargetBreached at")
+    )
+    at_threshold["alert_rule_test"][0]["exp_alerts"] = []  # claim that exactly 500 ms is quiet
+    tests.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert not promtool.run_promtool(tests).ok
