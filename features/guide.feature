@@ -62,3 +62,7 @@ Feature: The guide states every objective, threshold and procedure the drills re
   Scenario: The table of contents leads to every procedure section
     Then every table of contents link leads to a heading
     And every top-level section is listed in the table of contents
+
+  @guide:production-operations-guide
+  Scenario: The feature files quote the guide's figures exactly
+    Then no feature file quotes a figure that differs from the guide

@@ -163,6 +163,35 @@ def doctor() -> None:
     typer.echo("the default drill can run here")
 
 
+RunDir = Annotated[Path, typer.Argument(help="A run directory, e.g. reports/latest.")]
+
+
+@app.command()
+def report(run_dir: RunDir) -> None:
+    """Re-render evidence.html and summary.md of a run from its evidence.json."""
+    from runbook_lib.report import load_evidence, write_report
+
+    evidence = load_evidence(run_dir)
+    try:
+        titles = {s.anchor: s.title for s in load_guide(evidence["run"]["guide_path"]).sections}
+    except RunbookError:
+        titles = {}
+    typer.echo(f"wrote {write_report(run_dir, titles, record_history=False)}")
+
+
+@app.command("verify-evidence")
+def verify_evidence(run_dir: RunDir) -> None:
+    """Check every artifact of a run against its manifest.json; exit 1 naming any altered file."""
+    from runbook_lib.report import verify_manifest
+
+    problems = verify_manifest(run_dir)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{run_dir}: every artifact matches manifest.json")
+
+
 alerts_app = typer.Typer(
     help="Alert rules generated from the guide (Prometheus format).", no_args_is_help=True
 )

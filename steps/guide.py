@@ -179,3 +179,13 @@ def toc_complete(guide: Guide, evidence: ScenarioEvidence) -> None:
 
 def _none_of(evidence: ScenarioEvidence, what: str, problems: list[str]) -> None:
     evidence.check(what, len(problems), "==", 0, detail="; ".join(problems))
+
+
+@then("no feature file quotes a figure that differs from the guide")
+def no_drift(guide: Guide, evidence: ScenarioEvidence) -> None:
+    from pathlib import Path
+
+    from runbook_lib.drift import find_drift
+
+    drift = find_drift(guide, Path(__file__).resolve().parent.parent / "features")
+    evidence.check("figures quoted differently from the guide", len(drift), "==", 0, detail="; ".join(map(str, drift)))
