@@ -56,13 +56,21 @@ def drill(
         str | None,
         typer.Option("-n", "--workers", help="Parallel workers (pytest-xdist), e.g. auto."),
     ] = None,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            "--fault", help="Game day: run with this fault active (see `runbook faults`)."
+        ),
+    ] = None,
 ) -> None:
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
+    from runbook_lib import gameday
     from runbook_lib.drill import DrillOptions, run_drill, summary_rows
     from runbook_lib.postgres import resolve_backend
 
     load_guide(guide or DEFAULT_GUIDE)  # a broken guide stops here, with one line
     resolve_backend(pg)
+    game = gameday.fault(fault) if fault else None
     only_stems = tuple(s for item in (only or []) for s in item.split())
     options = DrillOptions(
         only=only_stems,
@@ -70,10 +78,19 @@ def drill(
         pg=pg,
         report_dir=report_dir,
         workers=workers,
+        fault=fault,
     )
     code, directory = run_drill(options)
     rows, findings = summary_rows(directory)
     _print_summary(rows, findings, directory)
+    if game is not None and code in (0, 1):
+        failed = sum(row[2] for row in rows)
+        ok = gameday.verdict(game.expected, failed)
+        typer.echo(
+            f"\ngame day {game.name}: expected {game.expected}; {failed} scenario(s) caught it -> "
+            f"{'as expected' if ok else 'NOT as expected'}"
+        )
+        raise typer.Exit(0 if ok else 1)
     if code == 5:
         typer.echo("no scenarios ran: check --only and the features/ directory", err=True)
         raise typer.Exit(1)
@@ -95,6 +112,18 @@ def _print_summary(
         for finding_id, title in unique.items():
             typer.echo(f"  {finding_id}: {title}")
     typer.echo(f"\nevidence: {directory / 'evidence.json'}")
+
+
+@app.command()
+def faults() -> None:
+    """The fault catalogue: what each fault breaks and whether drills must detect or survive it."""
+    from runbook_lib.gameday import CATALOGUE
+
+    typer.echo(f"{'fault':<24} {'expected':<9} {'run-wide':<9} what it breaks")
+    for item in CATALOGUE:
+        typer.echo(
+            f"{item.name:<24} {item.expected:<9} {'yes' if item.run_wide else 'no':<9} {item.breaks}"
+        )
 
 
 @app.command("guide")

@@ -27,22 +27,37 @@ class Drift:
     guide_line: int
 
     def __str__(self) -> str:
-        return (f"{self.feature}:{self.feature_line} says {self.item} is {self.feature_says}; "
-                f"the guide says {self.guide_says} (line {self.guide_line})")
+        return (
+            f"{self.feature}:{self.feature_line} says {self.item} is {self.feature_says}; "
+            f"the guide says {self.guide_says} (line {self.guide_line})"
+        )
 
 
 def guide_figures(guide: Guide) -> dict[tuple[str, str], tuple[Quantity, str, int]]:
     """(item, column) -> (the guide's quantity, its text, its line)."""
     figures: dict[tuple[str, str], tuple[Quantity, str, int]] = {}
     for row in guide.recovery_objectives:
-        figures[(row.component.lower(), "rto")] = (Quantity(None, row.rto_seconds, "s"), f"{row.rto_seconds / 60:g} minutes", row.line)
-        figures[(row.component.lower(), "rpo")] = (Quantity(None, row.rpo_seconds, "s"), f"{row.rpo_seconds / 60:g} minutes", row.line)
+        figures[(row.component.lower(), "rto")] = (
+            Quantity(None, row.rto_seconds, "s"),
+            f"{row.rto_seconds / 60:g} minutes",
+            row.line,
+        )
+        figures[(row.component.lower(), "rpo")] = (
+            Quantity(None, row.rpo_seconds, "s"),
+            f"{row.rpo_seconds / 60:g} minutes",
+            row.line,
+        )
     for level in guide.severity_levels:
-        figures[(level.level.lower(), "response")] = (Quantity(None, level.response_seconds, "s"), level.response_text, level.line)
+        figures[(level.level.lower(), "response")] = (
+            Quantity(None, level.response_seconds, "s"),
+            level.response_text,
+            level.line,
+        )
     for item in (*guide.key_metrics, *guide.alert_rules):
         if item.threshold is not None:
-            figures[(item.metric.lower(), "target" if item.source == "Key Metrics" else "threshold")] = (
-                Quantity(item.comparator, item.threshold, item.unit or ""), item.text, item.line)
+            figures[
+                (item.metric.lower(), "target" if item.source == "Key Metrics" else "threshold")
+            ] = (Quantity(item.comparator, item.threshold, item.unit or ""), item.text, item.line)
     return figures
 
 
@@ -50,8 +65,14 @@ def _same(feature: Quantity, guide: Quantity) -> bool:
     if feature.is_duration and guide.unit == "s" and guide.comparator is None:
         return abs(feature.seconds - guide.value) < 1e-9
     if feature.is_duration and guide.is_duration:
-        return feature.comparator == guide.comparator and abs(feature.seconds - guide.seconds) < 1e-9
-    return (feature.comparator, feature.value, feature.unit) == (guide.comparator, guide.value, guide.unit)
+        return (
+            feature.comparator == guide.comparator and abs(feature.seconds - guide.seconds) < 1e-9
+        )
+    return (feature.comparator, feature.value, feature.unit) == (
+        guide.comparator,
+        guide.value,
+        guide.unit,
+    )
 
 
 def find_drift(guide: Guide, features: Path) -> list[Drift]:
@@ -78,5 +99,14 @@ def find_drift(guide: Guide, features: Path) -> list[Drift]:
                 except ValueError:
                     continue
                 if not _same(quoted, known[0]):
-                    found.append(Drift(f"{path.parent.name}/{path.name}", number, f"{cells[0]} {column}", cell, known[1], known[2]))
+                    found.append(
+                        Drift(
+                            f"{path.parent.name}/{path.name}",
+                            number,
+                            f"{cells[0]} {column}",
+                            cell,
+                            known[1],
+                            known[2],
+                        )
+                    )
     return found

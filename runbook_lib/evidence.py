@@ -216,13 +216,21 @@ def scenario_record(s: ScenarioEvidence) -> dict[str, Any]:
 
 def write_evidence(directory: Path, run: RunInfo, scenarios: list[ScenarioEvidence]) -> Path:
     """Write evidence.json atomically (a half-written file is never left behind)."""
-    findings = [asdict(f) for s in scenarios for f in s.findings]
+    return write_evidence_records(directory, run, [scenario_record(s) for s in scenarios])
+
+
+def write_evidence_records(directory: Path, run: RunInfo, records: list[dict[str, Any]]) -> Path:
+    """evidence.json from scenario records (also those merged from parallel workers)."""
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record["status"]] = counts.get(record["status"], 0) + 1
+    counts["total"] = len(records)
     document = {
         "schema_version": SCHEMA_VERSION,
         "run": asdict(run),
-        "summary": summarize(scenarios),
-        "scenarios": [scenario_record(s) for s in scenarios],
-        "findings": _unique(findings),
+        "summary": counts,
+        "scenarios": records,
+        "findings": _unique([f for record in records for f in record["findings"]]),
     }
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / EVIDENCE_FILE

@@ -188,4 +188,10 @@ def no_drift(guide: Guide, evidence: ScenarioEvidence) -> None:
     from runbook_lib.drift import find_drift
 
     drift = find_drift(guide, Path(__file__).resolve().parent.parent / "features")
-    evidence.check("figures quoted differently from the guide", len(drift), "==", 0, detail="; ".join(map(str, drift)))
+    evidence.check(
+        "figures quoted differently from the guide",
+        len(drift),
+        "==",
+        0,
+        detail="; ".join(map(str, drift)),
+    )

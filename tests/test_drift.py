@@ -20,32 +20,85 @@ def test_the_features_quote_the_guide_exactly() -> None:
     assert find_drift(load_guide(), FEATURES) == []
 
 
-@pytest.mark.parametrize(("original", "mutated", "where"), [
-    ("| Database | 15 minutes | 1 hour |", "| Database | 10 minutes | 1 hour |", "features/guide.feature:15 says Database rto is 15 minutes; the guide says 10 minutes (line 244)"),
-    ("| File Storage | 30 minutes | 4 hours |", "| File Storage | 30 minutes | 2 hours |", "File Storage rpo is 4 hours; the guide says 120 minutes"),
-    ("- **P1**: Response within 1 hour", "- **P1**: Response within 2 hours", "P1 response is 1 hour; the guide says Response within 2 hours"),
-    ("- **Error Rate**: < 1%", "- **Error Rate**: < 2%", "Error Rate target is < 1%; the guide says < 2%"),
-    ("- Function execution time > 10s", "- Function execution time > 8s", "Function execution time threshold is > 10s"),
-])
-def test_a_mutated_guide_figure_is_reported_with_both_locations(original: str, mutated: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("original", "mutated", "where"),
+    [
+        (
+            "| Database | 15 minutes | 1 hour |",
+            "| Database | 10 minutes | 1 hour |",
+            "features/guide.feature:15 says Database rto is 15 minutes; the guide says 10 minutes (line 244)",
+        ),
+        (
+            "| File Storage | 30 minutes | 4 hours |",
+            "| File Storage | 30 minutes | 2 hours |",
+            "File Storage rpo is 4 hours; the guide says 120 minutes",
+        ),
+        (
+            "- **P1**: Response within 1 hour",
+            "- **P1**: Response within 2 hours",
+            "P1 response is 1 hour; the guide says Response within 2 hours",
+        ),
+        (
+            "- **Error Rate**: < 1%",
+            "- **Error Rate**: < 2%",
+            "Error Rate target is < 1%; the guide says < 2%",
+        ),
+        (
+            "- Function execution time > 10s",
+            "- Function execution time > 8s",
+            "Function execution time threshold is > 10s",
+        ),
+    ],
+)
+def test_a_mutated_guide_figure_is_reported_with_both_locations(
+    original: str, mutated: str, where: str
+) -> None:
     assert original in TEXT
-    drift = [str(d) for d in find_drift(parse_guide(TEXT.replace(original, mutated), "mutated.md"), FEATURES)]
+    drift = [
+        str(d)
+        for d in find_drift(parse_guide(TEXT.replace(original, mutated), "mutated.md"), FEATURES)
+    ]
     assert any(where in line for line in drift), drift
 
 
 def _run_features(guide: Path, *stems: str) -> subprocess.CompletedProcess[str]:
     only = [f"--only={stem}" for stem in stems]
-    return subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "tests" / "drills"), "-q", "-p", "no:randomly",
-                           f"--guide={guide}", "--pg=embedded", *only], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "tests" / "drills"),
+            "-q",
+            "-p",
+            "no:randomly",
+            f"--guide={guide}",
+            "--pg=embedded",
+            *only,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize(("original", "mutated", "stems"), [
-    ("< 500ms average", "< 400ms average", ("monitoring_alerting",)),          # inputs, not quotes: the rules drift
-    ("Sunday 2-4 AM UTC", "Saturday 2-4 AM UTC", ("maintenance_windows",)),     # window instants
-    ("Technical debrief within 24h", "Technical debrief within 48h", ("post_incident_review",)),
-])
-def test_a_mutated_guide_fails_the_drills_that_use_the_figure(tmp_path: Path, original: str, mutated: str, stems: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("original", "mutated", "stems"),
+    [
+        (
+            "< 500ms average",
+            "< 400ms average",
+            ("monitoring_alerting",),
+        ),  # inputs, not quotes: the rules drift
+        ("Sunday 2-4 AM UTC", "Saturday 2-4 AM UTC", ("maintenance_windows",)),  # window instants
+        ("Technical debrief within 24h", "Technical debrief within 48h", ("post_incident_review",)),
+    ],
+)
+def test_a_mutated_guide_fails_the_drills_that_use_the_figure(
+    tmp_path: Path, original: str, mutated: str, stems: tuple[str, ...]
+) -> None:
     copy = tmp_path / "guide.md"
     copy.write_text(TEXT.replace(original, mutated), encoding="utf-8")
     done = _run_features(copy, *stems)

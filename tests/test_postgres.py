@@ -30,7 +30,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _clusters() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("runbook-pg-*"))
+    """Cluster directories whose owning process is gone or is this test's own process tree
+    (another drill running on the machine at the same time owns its own, live ones)."""
+    found = set()
+    for path in Path(tempfile.gettempdir()).glob("runbook-pg-*"):
+        try:
+            owner = int((path / "runbook-owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(owner) or owner == os.getpid():
+            found.add(path)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _postmasters(datadir: str) -> list[str]:

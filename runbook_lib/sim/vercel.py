@@ -81,6 +81,7 @@ class VercelFake(FakeAPI):
         self.build_seconds = (
             BUILD_SECONDS  # for new deployments; raise it to simulate a stuck build
         )
+        self.fail_all_builds = False  # game day: every new deployment fails its build
         self._ids = itertools.count(1)
         self.add_route("GET", "/v6/deployments", self._list)
         self.add_route("POST", "/v13/deployments", self._create)
@@ -207,7 +208,7 @@ class VercelFake(FakeAPI):
             self.now(),
             str(meta.get("githubCommitSha", "")),
             build_seconds=self.build_seconds,
-            fail_build=bool(meta.get("simulateBuildFailure")),
+            fail_build=bool(meta.get("simulateBuildFailure")) or self.fail_all_builds,
             healthy=not meta.get("simulateUnhealthy"),
         )
         self.deployments[deployment.id] = deployment

@@ -1,0 +1,146 @@
+"""Evidence reports, manifest verification and game-day bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_lib.errors import ConfigurationError
+from runbook_lib.evidence import RunInfo, ScenarioEvidence, write_evidence
+from runbook_lib.gameday import CATALOGUE, fault, verdict
+from runbook_lib.report import verify_manifest, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(tmp_path: Path, status: str = "passed", fault_name: str | None = None) -> Path:
+    run_dir = tmp_path / "reports" / "20260101T000000Z-abc123"
+    record = ScenarioEvidence(
+        feature="Backup",
+        feature_file="features/backup_recovery.feature",
+        name="Restore meets the RTO",
+        tags=("guide:backup--recovery", "control:SOC2-A1.3"),
+        status=status,
+    )
+    record.measure("database recovery time (measured)", 4.2, "s", "<=", 900)
+    record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
+    run = RunInfo(
+        run_dir.name,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        "abc",
+        False,
+        "g.md",
+        "sha",
+        "embedded",
+        "15.18",
+        "simulated",
+        fault_name,
+        {"runbook-lib": "0.1.0"},
+        "Linux",
+    )
+    write_evidence(run_dir, run, [record])
+    write_report(run_dir, {"backup--recovery": "Backup & Recovery"})
+    return run_dir
+
+
+def test_html_report_is_self_contained_and_says_what_was_simulated(tmp_path: Path) -> None:
+    html = (_run(tmp_path) / "evidence.html").read_text()
+    assert "<svg" in html
+    assert not re.search(r"<(script|link)\b[^>]*\b(src|href)=", html), (
+        "no external scripts or stylesheets"
+    )
+    assert "http://" not in html and "https://" not in html
+    for text in (
+        "Backup &amp; Recovery",
+        "SOC2-A1.3",
+        "GUIDE-X",
+        "simulations",
+        "not its operating effectiveness",
+        "15 min",
+    ):
+        assert text in html, text
+
+
+def test_game_day_runs_are_marked(tmp_path: Path) -> None:
+    html = (_run(tmp_path, "failed", "supabase-outage") / "evidence.html").read_text()
+    assert "Game day" in html
+    assert "supabase-outage" in html
+
+
+def test_manifest_names_an_altered_file(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path)
+    assert verify_manifest(run_dir) == []
+    (run_dir / "evidence.json").write_text(
+        (run_dir / "evidence.json").read_text().replace("4.2", "3.2")
+    )
+    (run_dir / "summary.md").unlink()
+    assert verify_manifest(run_dir) == [
+        "evidence.json: altered (sha256 differs)",
+        "summary.md: missing",
+    ]
+
+
+def test_history_keeps_one_line_per_run(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path)
+    write_report(run_dir, record_history=True)
+    lines = (run_dir.parent / "history.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["database_recovery_seconds"] == 4.2
+
+
+def test_cli_verify_evidence_and_report(tmp_path: Path) -> None:
+    run_dir = _run(tmp_path)
+    ok = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "verify-evidence", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0
+    (run_dir / "junit.xml").write_text("<tampered/>")
+    bad = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "verify-evidence", str(run_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "junit.xml: not in the manifest" in bad.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "no evidence.json" in missing.stderr
+
+
+def test_game_day_catalogue() -> None:
+    assert {f.expected for f in CATALOGUE} == {"detected", "survived"}
+    assert fault("supabase-outage").expected == "detected"
+    with pytest.raises(ConfigurationError, match="injected by its own scenarios"):
+        fault("corrupted-dump")
+    with pytest.raises(ConfigurationError, match="runbook faults"):
+        fault("meteor")
+    assert verdict("detected", 3) and not verdict("detected", 0)
+    assert verdict("survived", 0) and not verdict("survived", 1)
+
+
+def test_the_workflow_runs_in_the_weekly_window() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "dr-drill.yml").read_text())
+    cron = workflow[True]["schedule"][0]["cron"]  # YAML 1.1 reads the key "on" as True
+    from runbook_lib.guide import load_guide
+
+    weekly = load_guide().maintenance_windows[0]
+    minute, hour, _, _, weekday = cron.split()
+    assert int(weekday) == (weekly.weekday + 1) % 7  # cron counts from Sunday = 0
+    assert weekly.start_hour <= int(hour) < weekly.end_hour
+    assert "workflow_dispatch" in workflow[True]
