@@ -56,7 +56,8 @@ def test_html_report_is_self_contained_and_says_what_was_simulated(tmp_path: Pat
     assert not re.search(r"<(script|link)\b[^>]*\b(src|href)=", html), (
         "no external scripts or stylesheets"
     )
-    assert "http://" not in html and "https://" not in html
+    assert "http://" not in html
+    assert "https://" not in html
     for text in (
         "Backup &amp; Recovery",
         "SOC2-A1.3",
@@ -130,8 +131,10 @@ def test_game_day_catalogue() -> None:
         fault("corrupted-dump")
     with pytest.raises(ConfigurationError, match="runbook faults"):
         fault("meteor")
-    assert verdict("detected", 3) and not verdict("detected", 0)
-    assert verdict("survived", 0) and not verdict("survived", 1)
+    assert verdict("detected", 3)
+    assert not verdict("detected", 0)
+    assert verdict("survived", 0)
+    assert not verdict("survived", 1)
 
 
 def test_the_workflow_runs_in_the_weekly_window() -> None:
@@ -140,7 +143,7 @@ def test_the_workflow_runs_in_the_weekly_window() -> None:
     from runbook_lib.guide import load_guide
 
     weekly = load_guide().maintenance_windows[0]
-    minute, hour, _, _, weekday = cron.split()
+    _minute, hour, _, _, weekday = cron.split()
     assert int(weekday) == (weekly.weekday + 1) % 7  # cron counts from Sunday = 0
     assert weekly.start_hour <= int(hour) < weekly.end_hour
     assert "workflow_dispatch" in workflow[True]
