@@ -108,7 +108,7 @@ Feature: Backup & Recovery: Napoleon AI gets its data back, with nothing lost
   @fault @guide:recovery-procedures
   Scenario: The database server killed in the middle of a restore is detected
     Given a throwaway PostgreSQL server
-    And a seeded production database on it
+    And a seeded production database of 24 MB on it
     And the guide's storage buckets
     And a verified backup of it in the backup bucket
     When the server is killed while the restore copies data

@@ -221,6 +221,33 @@ def verify_evidence(run_dir: RunDir) -> None:
     typer.echo(f"{run_dir}: every artifact matches manifest.json")
 
 
+@app.command("coverage")
+def coverage_command(
+    guide: GuideOption = None,
+    floor: Annotated[
+        float, typer.Option("--floor", help="Least share of testable items covered (0-1).")
+    ] = 1.0,
+    features: Annotated[
+        Path | None, typer.Option("--features", help="Feature directory (default: features/).")
+    ] = None,
+) -> None:
+    """Which scenarios exercise each part of the guide; exit 1 below the floor."""
+    from runbook_lib.coverage import coverage, covered_share
+    from runbook_lib.drill import FEATURES
+
+    rows = coverage(load_guide(guide or DEFAULT_GUIDE), features or FEATURES)
+    typer.echo(f"{'section':<34} {'line':>5} {'items':>5} {'scenarios':>9}  status")
+    for row in rows:
+        detail = f" ({row.reason})" if row.reason else ""
+        typer.echo(
+            f"{row.title[:34]:<34} {row.line:>5} {row.items:>5} {len(row.scenarios):>9}  {row.status}{detail}"
+        )
+    share = covered_share(rows)
+    typer.echo(f"\n{share:.0%} of testable items covered (floor {floor:.0%})")
+    if share < floor:
+        raise typer.Exit(1)
+
+
 alerts_app = typer.Typer(
     help="Alert rules generated from the guide (Prometheus format).", no_args_is_help=True
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,11 +47,13 @@ def list_objects(s3: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, 
 
 def snapshot(s3: Any, bucket: str, prefix: str = "") -> dict[str, ObjectInfo]:
     """key (relative to ``prefix``) -> size and sha256 of the downloaded bytes."""
-    found = {}
-    for key in list_objects(s3, bucket, prefix):
+
+    def fetch(key: str) -> tuple[str, ObjectInfo]:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        found[key.removeprefix(prefix)] = ObjectInfo(len(body), hashlib.sha256(body).hexdigest())
-    return found
+        return key.removeprefix(prefix), ObjectInfo(len(body), hashlib.sha256(body).hexdigest())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # boto3 clients are thread-safe
+        return dict(pool.map(fetch, list(list_objects(s3, bucket, prefix))))
 
 
 def aws_environment(extra: dict[str, str] | None = None) -> dict[str, str]:

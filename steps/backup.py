@@ -447,10 +447,14 @@ def throwaway(request: pytest.FixtureRequest) -> PostgresServer:
 
 
 @given("a seeded production database on it", target_fixture="database")
-def seeded_on_throwaway(drill_server: PostgresServer) -> str:
+@given(
+    parsers.parse("a seeded production database of {megabytes:d} MB on it"),
+    target_fixture="database",
+)
+def seeded_on_throwaway(drill_server: PostgresServer, megabytes: int = 2) -> str:
     drill_server.create_database("napoleon_prod")
     with drill_server.connect("napoleon_prod") as conn:
-        dataset.seed(conn, dataset.DatasetSize.from_megabytes(24))
+        dataset.seed(conn, dataset.DatasetSize.from_megabytes(megabytes))
     return "napoleon_prod"
 
 

@@ -147,3 +147,25 @@ def test_the_workflow_runs_in_the_weekly_window() -> None:
     assert int(weekday) == (weekly.weekday + 1) % 7  # cron counts from Sunday = 0
     assert weekly.start_hour <= int(hour) < weekly.end_hour
     assert "workflow_dispatch" in workflow[True]
+
+
+def test_coverage_lists_every_section_and_fails_below_the_floor(tmp_path: Path) -> None:
+    from runbook_lib.coverage import coverage, covered_share
+    from runbook_lib.guide import load_guide
+
+    guide = load_guide()
+    rows = coverage(guide, ROOT / "features")
+    assert len(rows) == len(guide.sections)
+    assert covered_share(rows) == 1.0
+    assert {r.anchor for r in rows if r.reason} >= {"dashboard-urls", "application-optimization"}
+    (tmp_path / "guide.feature").write_text((ROOT / "features" / "guide.feature").read_text())
+    partial = coverage(guide, tmp_path)
+    assert covered_share(partial) < 1.0
+    assert "UNCOVERED" in {r.status for r in partial}
+    done = subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", "coverage", "--features", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
