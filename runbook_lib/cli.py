@@ -248,6 +248,22 @@ def coverage_command(
         raise typer.Exit(1)
 
 
+@app.command("target")
+def target_command(
+    name: Annotated[str, typer.Argument(help="A target from config/targets.yml, e.g. staging.")],
+    allow_production: Annotated[
+        bool, typer.Option("--allow-production", help="Accept identifiers listed as production.")
+    ] = False,
+) -> None:
+    """Check a live target's configuration and its production guard (nothing is contacted)."""
+    from runbook_lib.targets import load_target
+
+    target = load_target(name, allow_production=allow_production)
+    for key, value in sorted(target.identifiers.items()):
+        typer.echo(f"{key:<20} {value}")
+    typer.echo(f"target {name!r} passes the production guard")
+
+
 alerts_app = typer.Typer(
     help="Alert rules generated from the guide (Prometheus format).", no_args_is_help=True
 )
