@@ -5,21 +5,23 @@ Feature: Performance optimization: the guide's SQL, run as written on the real d
 
   Background:
     Given the operations guide
-    And a seeded production database of the drill size
 
   @guide:database-optimization @finding:GUIDE-PGSS-MEAN-TIME
   Scenario: The guide's slow-query report runs as written
+    Given a seeded production database
     When the operator runs the guide's slow-query SQL as written
     Then it lists the slowest statements
 
   @guide:database-optimization
   Scenario: The slow-query report works with the corrected columns
+    Given a seeded production database
     When the operator runs the guide's slow-query SQL as written
     And the refusal is reported and the working equivalent is run
     Then it lists the slowest statements
 
   @guide:database-optimization @guide:key-metrics
   Scenario: The guide's indexes serve the lookups it cares about, under the database target
+    Given a seeded production database of the drill size
     When the operator runs the guide's index SQL as written
     Then the lookup of a user by email uses "idx_users_email"
     And the lookup of emails by user uses "idx_emails_user_id"
@@ -27,11 +29,13 @@ Feature: Performance optimization: the guide's SQL, run as written on the real d
 
   @guide:database-optimization
   Scenario: CREATE INDEX CONCURRENTLY does not block a writer
+    Given a seeded production database
     When the guide's index SQL runs while a writer keeps inserting emails
     Then no write failed
     And no write waited longer than 1 second
 
   @guide:database-optimization @fault
   Scenario: A writer blocked by a table lock during the index build is caught
+    Given a seeded production database
     When the guide's index SQL runs while a writer keeps inserting emails and a session holds a SHARE lock
     Then a write waited longer than 1 second

@@ -137,6 +137,17 @@ def _render_html(
     )
 
 
+def _unique_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per finding id; the scenarios that observed it are named in the detail."""
+    merged: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        row = merged.setdefault(finding["id"], {**finding, "scenarios": []})
+        row["scenarios"].append(finding.get("scenario", ""))
+    for row in merged.values():
+        row["detail"] = f"{row['detail']} (seen in: {'; '.join(s for s in row['scenarios'] if s)})"
+    return list(merged.values())
+
+
 def _controls(evidence: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for scenario in evidence["scenarios"]:
