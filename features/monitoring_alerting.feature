@@ -88,7 +88,19 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
     Examples:
       | percent | state  |
       | 90      | silent |
+      | 100     | firing |
       | 105     | firing |
+
+  @guide:alerting-rules @guide:deployment-steps
+  Scenario Outline: A failed Vercel build makes the build alert fire
+    Given the simulated cloud
+    When <builds> production builds run on Vercel and <failed> of them fail
+    Then "VercelBuildFailed" is <state> after 3 minutes
+
+    Examples:
+      | builds | failed | state  |
+      | 3      | 0      | silent |
+      | 3      | 1      | firing |
 
   @guide:key-metrics
   Scenario Outline: An outage of production burns the uptime error budget and pages

@@ -342,3 +342,40 @@ def rto_budget(guide: Guide, evidence: ScenarioEvidence) -> None:
     evidence.measure("RTOs over the budget", len(over), comparator="==", threshold=0)
     if over:
         findings.confirm(evidence, "GUIDE-UPTIME-VS-RTO", "; ".join(over))
+
+
+@when(
+    parsers.parse("{builds:d} production builds run on Vercel and {failed:d} of them fail"),
+    target_fixture="evaluation",
+)
+def vercel_builds(
+    rules: list[AlertRule],
+    recorder: signals.Recorder,
+    cloud: SimulatedCloud,
+    builds: int,
+    failed: int,
+) -> engine.Evaluation:
+    recorder.count("vercel_build_failures_total", 0)
+    recorder.scrape_counters(0.0)
+    token = {"Authorization": f"Bearer {cloud.credentials.vercel_token}"}
+    ids = []
+    for index in range(builds):
+        meta = {"simulateBuildFailure": index < failed}
+        body = {
+            "name": "napoleon-ai",
+            "project": "prj_napoleonai",
+            "target": "production",
+            "meta": meta,
+        }
+        ids.append(
+            http()
+            .post("https://api.vercel.com/v13/deployments", headers=token, json=body)
+            .json()["id"]
+        )
+    cloud.clock.advance(120)
+    recorder.count(
+        "vercel_build_failures_total", signals.failed_builds(cloud.credentials.vercel_token, ids)
+    )
+    for minute in range(1, 6):
+        recorder.scrape_counters(minute * MINUTE)
+    return _evaluation(rules, recorder, 5)

@@ -96,3 +96,15 @@ def verify_stripe_signature(
         return False
     expected = stripe_signature(secret, payload, timestamp).split("v1=")[1]
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def failed_builds(token: str, deployment_ids: list[str]) -> float:
+    """How many of the deployments ended ERROR, read from the Vercel REST API."""
+    headers = {"Authorization": f"Bearer {token}"}
+    states = [
+        http()
+        .get(f"https://api.vercel.com/v13/deployments/{d}", headers=headers)
+        .json()["readyState"]
+        for d in deployment_ids
+    ]
+    return float(states.count("ERROR"))
