@@ -96,6 +96,14 @@ class Notifier:
         return Message("slack", text)
 
     def _status_page(self, incident: Incident, status: str, text: str) -> Message:
+        level = incident.severity.level
+        impact = "critical" if level == "P0" else "major" if level == "P1" else "minor"
+        return self.post_status(
+            f"{incident.id}: {incident.severity.description}", status, text, impact
+        )
+
+    def post_status(self, name: str, status: str, text: str, impact: str | None = None) -> Message:
+        """Open a status page incident (``status`` "scheduled" for a maintenance notice)."""
         client = ApiClient(
             "Statuspage API",
             STATUSPAGE_API,
@@ -104,24 +112,13 @@ class Notifier:
             clock=self.clock,
             auth_scheme="OAuth",
         )
-        impact = (
-            "critical"
-            if incident.severity.level in ("P0",)
-            else "major"
-            if incident.severity.level == "P1"
-            else "minor"
-        )
+        incident: dict[str, str] = {"name": name, "status": status, "body": text}
+        if impact:
+            incident["impact_override"] = impact
         client.request(
             "POST",
             f"/v1/pages/{self.channels.statuspage_page_id}/incidents",
-            json={
-                "incident": {
-                    "name": f"{incident.id}: {incident.severity.description}",
-                    "status": status,
-                    "impact_override": impact,
-                    "body": text,
-                }
-            },
+            json={"incident": incident},
         )
         return Message("status page", text)
 
@@ -153,37 +150,11 @@ class Notifier:
         return message
 
     def schedule_status_page(self, name: str, text: str) -> Message:
-        client = ApiClient(
-            "Statuspage API",
-            STATUSPAGE_API,
-            self.channels.statuspage_key,
-            "STATUSPAGE_API_KEY",
-            clock=self.clock,
-            auth_scheme="OAuth",
-        )
-        client.request(
-            "POST",
-            f"/v1/pages/{self.channels.statuspage_page_id}/incidents",
-            json={"incident": {"name": name, "status": "scheduled", "body": text}},
-        )
-        message = Message("status page", text)
+        message = self.post_status(name, "scheduled", text)
         self.sent.append(message)
         return message
 
     def open_status_incident(self, name: str, text: str) -> Message:
-        client = ApiClient(
-            "Statuspage API",
-            STATUSPAGE_API,
-            self.channels.statuspage_key,
-            "STATUSPAGE_API_KEY",
-            clock=self.clock,
-            auth_scheme="OAuth",
-        )
-        client.request(
-            "POST",
-            f"/v1/pages/{self.channels.statuspage_page_id}/incidents",
-            json={"incident": {"name": name, "status": "investigating", "body": text}},
-        )
-        message = Message("status page", text)
+        message = self.post_status(name, "investigating", text)
         self.sent.append(message)
         return message

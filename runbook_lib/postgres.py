@@ -234,7 +234,7 @@ def reap_orphans(tempdir: str | None = None) -> list[Path]:
             pid = int(owner.read_text())
         except (OSError, ValueError):
             continue
-        if _pid_alive(pid):
+        if pid_alive(pid):
             continue
         _kill_postmaster(directory / "data")
         shutil.rmtree(directory, ignore_errors=True)
@@ -242,7 +242,7 @@ def reap_orphans(tempdir: str | None = None) -> list[Path]:
     return reaped
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -8,35 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from tests.helpers import all_clusters, leftover_clusters
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _clusters() -> set[Path]:
-    """Cluster directories whose owning process is gone or is this test's own process tree
-    (another drill running on the machine at the same time owns its own, live ones)."""
-    found = set()
-    for path in Path(tempfile.gettempdir()).glob("runbook-pg-*"):
-        try:
-            owner = int((path / "runbook-owner.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if not _alive(owner) or owner == os.getpid():
-            found.add(path)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_clusters = leftover_clusters
 
 
 def _runbook(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -92,7 +70,7 @@ def test_unknown_feature_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_a_drill_stops_cleanly(tmp_path: Path) -> None:
-    before, present = _clusters(), set(Path(tempfile.gettempdir()).glob("runbook-pg-*"))
+    before, present = _clusters(), all_clusters()
     with subprocess.Popen(
         [
             sys.executable,
@@ -113,14 +91,9 @@ def test_ctrl_c_during_a_drill_stops_cleanly(tmp_path: Path) -> None:
         start_new_session=True,
     ) as drill:
         deadline = time.monotonic() + 60
-        while (
-            not (set(Path(tempfile.gettempdir()).glob("runbook-pg-*")) - present)
-            and time.monotonic() < deadline
-        ):
+        while not (all_clusters() - present) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert set(Path(tempfile.gettempdir()).glob("runbook-pg-*")) - present, (
-            "the drill never started its cluster"
-        )
+        assert all_clusters() - present, "the drill never started its cluster"
         time.sleep(1.0)
         os.killpg(drill.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         _, stderr = drill.communicate(timeout=120)

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -25,32 +24,12 @@ from runbook_lib.postgres import (
     resolve_backend,
     restart_server,
 )
+from tests.helpers import leftover_clusters
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _clusters() -> set[Path]:
-    """Cluster directories whose owning process is gone or is this test's own process tree
-    (another drill running on the machine at the same time owns its own, live ones)."""
-    found = set()
-    for path in Path(tempfile.gettempdir()).glob("runbook-pg-*"):
-        try:
-            owner = int((path / "runbook-owner.pid").read_text())
-        except (OSError, ValueError):
-            continue
-        if not _alive(owner) or owner == os.getpid():
-            found.add(path)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_clusters = leftover_clusters
 
 
 def _postmasters(datadir: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""Helpers shared by the tests that prove no PostgreSQL cluster is left behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from runbook_lib.postgres import pid_alive
+
+
+def all_clusters() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("runbook-pg-*"))
+
+
+def leftover_clusters() -> set[Path]:
+    """Cluster directories whose owning process is gone or is this test process (another drill
+    running on the machine at the same time owns its own, live ones)."""
+    found = set()
+    for path in all_clusters():
+        try:
+            owner = int((path / "runbook-owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not pid_alive(owner) or owner == os.getpid():
+            found.add(path)
+    return found
