@@ -66,7 +66,8 @@ def pytest_args(options: DrillOptions, report_dir: Path) -> list[str]:
         args.append(f"--guide={options.guide}")
     args += [f"--only={stem.removesuffix('.feature')}" for stem in options.only]
     if options.workers:
-        args.append(f"--numprocesses={options.workers}")
+        # worksteal: idle workers take queued scenarios from busy ones (durations vary 0.01-8 s)
+        args += [f"--numprocesses={options.workers}", "--dist=worksteal"]
     if options.fault:
         args.append(f"--game-day-fault={options.fault}")
     return args + list(options.extra_args)
