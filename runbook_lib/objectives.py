@@ -25,7 +25,7 @@ from runbook_lib.clock import VirtualClock
 from runbook_lib.errors import ConfigurationError, ProcedureFailed
 from runbook_lib.postgres import PostgresServer
 from runbook_lib.restore import restore_dump
-from runbook_lib.storage import BACKUP_BUCKET, STORAGE_BUCKET, aws_environment, list_objects
+from runbook_lib.storage import BACKUP_BUCKET, STORAGE_BUCKET, list_objects, sync
 
 DEFAULT_PRODUCTION_DB_BYTES = 8 * 1024**3  # 8 GiB; Supabase Pro logical backups cover up to 15 GB
 DEFAULT_PRODUCTION_STORAGE_BYTES = 20 * 1024**3  # 20 GiB of uploads and assets
@@ -157,7 +157,8 @@ def simulate_storage_rpo(
     disaster_after_seconds: float,
     upload_every_seconds: float,
 ) -> RpoResult:
-    """Users upload files; the real aws CLI syncs the bucket on schedule; what does the newest copy hold?"""
+    """Users upload files; the bucket is synced (as ``aws s3 sync`` does) on schedule; what does the
+    newest copy hold?"""
     start = clock.now()
     end = start + timedelta(seconds=disaster_after_seconds)
     next_sync, newest_prefix = start, None
@@ -165,10 +166,7 @@ def simulate_storage_rpo(
     while clock.now() + timedelta(seconds=upload_every_seconds) <= end:
         if clock.now() >= next_sync:
             newest_prefix = f"rpo-{clock.now():%Y%m%dT%H%M%S}/"
-            shell.run_shell(
-                f"aws s3 sync s3://{STORAGE_BUCKET} s3://{BACKUP_BUCKET}/{newest_prefix}",
-                env=aws_environment(),
-            ).check()
+            sync(s3, STORAGE_BUCKET, "", BACKUP_BUCKET, newest_prefix)
             syncs += 1
             next_sync += timedelta(seconds=interval_seconds)
         clock.advance(upload_every_seconds)
@@ -253,10 +251,10 @@ def measure_storage_recovery(s3: Any, prefix: str) -> StorageRecovery:
     from runbook_lib.storage import restore_prefix
 
     started = time.monotonic()
-    restore_prefix(prefix)
+    restore_prefix(s3, prefix)
     seconds = time.monotonic() - started
     started = time.monotonic()
-    restore_prefix(prefix)
+    restore_prefix(s3, prefix)
     fixed = time.monotonic() - started
     restored = list_objects(s3, STORAGE_BUCKET)
     return StorageRecovery(len(restored), sum(o["size"] for o in restored.values()), seconds, fixed)

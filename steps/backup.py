@@ -243,13 +243,13 @@ def empty_storage(s3: Any) -> dict[str, storage.ObjectInfo]:
 
 
 @when("the operator restores the storage bucket from today's backup prefix")
-def restore_storage(sync: storage.SyncResult, evidence: ScenarioEvidence) -> None:
+def restore_storage(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
     findings.report(
         evidence,
         "GUIDE-NO-STORAGE-RECOVERY",
         "the drill restored with the reverse of the guide's sync",
     )
-    storage.restore_prefix(sync.prefix)
+    storage.restore_prefix(s3, sync.prefix)
 
 
 @then("the storage bucket is byte-identical to what it held before")
