@@ -58,6 +58,16 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
       | 6       | 24     | firing  |
       | 6       | 27     | silent  |
 
+  @guide:key-metrics
+  Scenario Outline: The error-rate target alert fires when requests fail at 1% or more
+    When the app's HTTP requests fail <percent> percent of 1000 calls a minute from minute 1 to minute 20
+    Then "ErrorRateTargetBreached" is <state> at minute 15
+
+    Examples:
+      | percent | state  |
+      | 0.9     | silent |
+      | 1.1     | firing |
+
   @guide:alerting-rules
   Scenario Outline: Slow queries in the real database make the query alert fire; normal load does not
     Given a seeded production database

@@ -90,27 +90,36 @@ def holds_between(
     return _evaluation(rules, recorder, end + 30)
 
 
+_COUNTER_PAIRS = {
+    "Vercel functions": ("vercel_function_errors_total", "vercel_function_invocations_total"),
+    "the app's HTTP requests": ("http_requests_errors_total", "http_requests_total"),
+}
+
+
 @when(
-    parsers.parse(
-        "Vercel functions fail {percent:d} percent of {calls:d} calls a minute from minute {start:d} to minute {end:d}"
+    parsers.re(
+        r"(?P<what>Vercel functions|the app's HTTP requests) fail (?P<percent>[\d.]+) percent of (?P<calls>\d+) "
+        r"calls a minute from minute (?P<start>\d+) to minute (?P<end>\d+)"
     ),
     target_fixture="evaluation",
 )
-def function_errors(
+def failing_calls(
     rules: list[AlertRule],
     recorder: signals.Recorder,
-    percent: int,
-    calls: int,
-    start: int,
-    end: int,
+    what: str,
+    percent: str,
+    calls: str,
+    start: str,
+    end: str,
 ) -> engine.Evaluation:
-    errors = invocations = 0.0
-    for minute in range(0, end + 30):
-        invocations += calls
-        errors += calls * percent / 100 if start <= minute <= end else 0
-        recorder.record("vercel_function_invocations_total", minute * MINUTE, invocations)
-        recorder.record("vercel_function_errors_total", minute * MINUTE, errors)
-    return _evaluation(rules, recorder, end + 30)
+    errors_name, total_name = _COUNTER_PAIRS[what]
+    errors = total = 0.0
+    for minute in range(0, int(end) + 30):
+        total += int(calls)
+        errors += int(calls) * float(percent) / 100 if int(start) <= minute <= int(end) else 0
+        recorder.record(total_name, minute * MINUTE, total)
+        recorder.record(errors_name, minute * MINUTE, errors)
+    return _evaluation(rules, recorder, int(end) + 30)
 
 
 @then(parsers.parse('"{alert}" is {state} after {minutes:d} minutes'))
