@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,8 @@ def _scenario_view(scenario: dict[str, Any]) -> dict[str, Any]:
                 if m["comparator"] in ("<=", "<") and m["unit"] in ("s", "ms")
             ]
         )
-        + _timeline_svg([m for m in scenario["measurements"] if m["name"].startswith("paged ")]),
+        + _timeline_svg([m for m in scenario["measurements"] if m["name"].startswith("paged ")])
+        + _alert_svg(scenario["measurements"]),
     }
 
 
@@ -253,6 +255,36 @@ def _timeline_svg(pages: list[dict[str, Any]]) -> str:
             f'<circle cx="{x:.1f}" cy="30" r="5" fill="#3b6fd8"/>'
             f'<text x="{x:.1f}" y="18">{_esc(p["name"].removeprefix("paged ").split(" after")[0][:18])}</text>'
             f'<text x="{x:.1f}" y="50">{float(p["value"]) / 60:g} min</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_ALERT_POINT = re.compile(
+    r"^(?P<alert>\w+) at minute (?P<minute>\d+) \((?P<state>silent|pending|firing)\)$"
+)
+_STATE_COLOUR = {"silent": "#8a94a6", "pending": "#d9a400", "firing": "#c0392b"}
+
+
+def _alert_svg(measurements: list[dict[str, Any]]) -> str:
+    """Alert states the scenario checked, on a minutes axis: grey silent, amber pending, red firing."""
+    points = [
+        (m.group("alert"), int(m.group("minute")), m.group("state"))
+        for m in (_ALERT_POINT.match(x["name"]) for x in measurements)
+        if m
+    ]
+    if not points:
+        return ""
+    width, last = 640, max(minute for _, minute, _ in points) or 1
+    parts = [
+        f'<svg width="{width}" height="56" role="img" aria-label="alert states over time">'
+        f'<line x1="10" x2="{width - 10}" y1="28" y2="28" stroke="#c9ced8"/>'
+    ]
+    for alert, minute, state in points:
+        x = 10 + (width - 40) * minute / last
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="28" r="6" fill="{_STATE_COLOUR[state]}"><title>{_esc(alert)}: {state} at minute {minute}</title></circle>'
+            f'<text x="{x:.1f}" y="50">{minute} min {state}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

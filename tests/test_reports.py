@@ -169,3 +169,35 @@ def test_coverage_lists_every_section_and_fails_below_the_floor(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 1
+
+
+def test_alert_checks_are_drawn_as_a_state_timeline(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    record = ScenarioEvidence(
+        feature="Alerting",
+        feature_file="features/monitoring_alerting.feature",
+        name="pending then firing",
+        tags=("guide:key-metrics", "control:SOC2-CC7.2"),
+        status="passed",
+    )
+    record.measure("ResponseTimeTargetBreached at minute 5 (pending)", 1)
+    record.measure("ResponseTimeTargetBreached at minute 6 (firing)", 2)
+    run = RunInfo(
+        "run",
+        "t0",
+        "t1",
+        "abc",
+        False,
+        "g.md",
+        "sha",
+        "embedded",
+        "15",
+        "simulated",
+        None,
+        {},
+        "Linux",
+    )
+    write_evidence(run_dir, run, [record])
+    html = (write_report(run_dir)).read_text()
+    assert 'aria-label="alert states over time"' in html
+    assert "ResponseTimeTargetBreached: firing at minute 6" in html
