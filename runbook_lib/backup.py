@@ -21,6 +21,7 @@ from runbook_lib import shell
 from runbook_lib.api import ApiClient, http
 from runbook_lib.clock import Clock
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
+from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer
 from runbook_lib.storage import BACKUP_BUCKET
 
@@ -91,6 +92,11 @@ def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
         return re.sub(r"\{([A-Z_][A-Z0-9_]*)\}", lambda m: values[m.group(1)], text)
 
     return CurlRequest(method, fill(url), {k: fill(v) for k, v in headers.items()}, placeholders)
+
+
+def guide_trigger(guide: Guide, values: dict[str, str]) -> CurlRequest:
+    """The guide's manual backup trigger (Database Backups), placeholders filled from ``values``."""
+    return parse_curl(guide.command("curl", guide.backup_commands).text, values)
 
 
 def send_guide_trigger(request: CurlRequest) -> TriggerResult:

@@ -6,6 +6,7 @@ procedure fails for the right reason, or the fault is survived).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ def flip_bytes(data: bytes, count: int = 16) -> bytes:
 
 def truncate(data: bytes) -> bytes:
     return data[: len(data) // 2]
+
+
+def checksum_metadata(body: bytes) -> dict[str, str]:
+    """Backup metadata recomputed from damaged bytes: the damage happened before the checksum."""
+    return {"sha256": hashlib.sha256(body).hexdigest(), "size": str(len(body))}
 
 
 def replace_object(

@@ -6,7 +6,6 @@ import json
 import time
 from typing import Any
 
-import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -20,8 +19,14 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import ScenarioEvidence
 from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer, kill_server, restart_server
-from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
+from runbook_lib.sim.cloud import (
+    INCIDENTS_CHANNEL,
+    VERCEL_PROJECT_ID,
+    VERCEL_PROJECT_NAME,
+    SimulatedCloud,
+)
 from runbook_lib.storage import STORAGE_BUCKET
+from runbook_lib.vercel import VercelClient
 
 MINUTE = 60.0
 
@@ -217,15 +222,13 @@ def uptime_checks(
     minutes: int,
     outage: int,
 ) -> engine.Evaluation:
-    fake = cloud.vercel
-    token = {"Authorization": f"Bearer {cloud.credentials.vercel_token}"}
-    body = {"name": "napoleon-ai", "project": "prj_napoleonai", "target": "production"}
-    http().post("https://api.vercel.com/v13/deployments", headers=token, json=body)
-    cloud.clock.advance(70)
+    vercel = VercelClient(
+        cloud.credentials.vercel_token, VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME, cloud.clock
+    )
+    vercel.wait_ready(vercel.deploy("production", "0" * 40))
     for minute in range(minutes + 1):
         if minute == minutes - outage and outage:
-            for deployment in fake.deployments.values():
-                deployment.healthy = False
+            cloud.vercel.break_all_deployments()
         recorder.record(
             "probe_success",
             minute * MINUTE,
@@ -233,36 +236,6 @@ def uptime_checks(
         )
         cloud.clock.advance(MINUTE)
     return _evaluation(rules, recorder, minutes)
-
-
-def _openai(cloud: SimulatedCloud, recorder: signals.Recorder, calls: int) -> None:
-    headers = {"Authorization": f"Bearer {cloud.credentials.openai_key}"}
-    for _ in range(calls):
-        try:
-            answer = http().post(
-                "https://api.openai.com/v1/chat/completions",
-                headers=headers,
-                json={
-                    "model": "gpt-4o-mini",
-                    "messages": [{"role": "user", "content": "Summarize"}],
-                },
-            )
-            ok = answer.status_code == 200
-        except httpx.TimeoutException:
-            ok = False
-        if not ok:
-            recorder.count("openai_api_failures_total")
-
-
-def _stripe(recorder: signals.Recorder, deliveries: int, forged: int) -> None:
-    secret, now = "whsec_drill", int(time.time())
-    for index in range(deliveries):
-        payload = json.dumps({"id": f"evt_{index}", "type": "invoice.paid"}).encode()
-        header = signals.stripe_signature(
-            "whsec_forged" if index < forged else secret, payload, now
-        )
-        if not signals.verify_stripe_signature(secret, payload, header, now):
-            recorder.count("stripe_webhook_failures_total")
 
 
 @when(
@@ -287,9 +260,14 @@ def external_calls(
         if "500" in calls:
             for status in (500, 429, None):
                 cloud.openai.inject(status, times=1, path_contains="/chat/completions")
-        _openai(cloud, recorder, 20)
+        recorder.count(
+            "openai_api_failures_total", signals.call_openai(cloud.credentials.openai_key, 20)
+        )
     elif "Stripe" in calls:
-        _stripe(recorder, 10, 1 if "forged" in calls else 0)
+        rejected = signals.deliver_stripe_webhooks(
+            10, 1 if "forged" in calls else 0, int(time.time())
+        )
+        recorder.count("stripe_webhook_failures_total", rejected)
     else:
         bounces = 2 if "bounce" in calls else 0
         recorder.count(

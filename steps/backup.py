@@ -16,9 +16,9 @@ from runbook_lib.backup import (
     DatabaseBackup,
     StoredBackup,
     TriggerResult,
+    guide_trigger,
     latest_backup_age,
     list_backups,
-    parse_curl,
     probe_listing,
     send_guide_trigger,
     sha256_file,
@@ -63,7 +63,7 @@ class GuideRestore:
 
 @when("the operator sends the guide's manual backup trigger as written", target_fixture="trigger")
 def send_trigger(guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence) -> TriggerResult:
-    request = parse_curl(guide.command("curl", guide.backup_commands).text, cloud.environment())
+    request = guide_trigger(guide, cloud.environment())
     evidence.note(f"sent {request.method} {request.url} with the guide's Authorization header")
     return send_guide_trigger(request)
 
@@ -84,7 +84,7 @@ def trigger_accepted(trigger: TriggerResult, evidence: ScenarioEvidence) -> None
     target_fixture="credential_status",
 )
 def list_with_guide_credential(guide: Guide, cloud: SimulatedCloud) -> int:
-    request = parse_curl(guide.command("curl", guide.backup_commands).text, cloud.environment())
+    request = guide_trigger(guide, cloud.environment())
     return probe_listing({"Authorization": request.headers["Authorization"]}, PROJECT_REF)
 
 
@@ -405,17 +405,11 @@ def stored_backup(
     return PreparedBackup(source, backup, upload_backup(s3, backup))
 
 
-def _recompute(body: bytes) -> dict[str, str]:
-    import hashlib
-
-    return {"sha256": hashlib.sha256(body).hexdigest(), "size": str(len(body))}
-
-
 _DAMAGE: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], dict[str, str]] | None]] = {
     "corrupted by flipped bytes": (faults.flip_bytes, None),
     "truncated": (faults.truncate, None),
-    "corrupted before its checksum was recorded": (faults.flip_bytes, _recompute),
-    "truncated before its checksum was recorded": (faults.truncate, _recompute),
+    "corrupted before its checksum was recorded": (faults.flip_bytes, faults.checksum_metadata),
+    "truncated before its checksum was recorded": (faults.truncate, faults.checksum_metadata),
 }
 
 

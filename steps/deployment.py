@@ -195,21 +195,24 @@ def run_rollback(guide: Guide, vercel: VercelClient, evidence: ScenarioEvidence)
     return attempt(lambda: deploy.rollback_production(vercel))
 
 
+def _production_is(
+    vercel: VercelClient, deployment_id: str, what: str, evidence: ScenarioEvidence
+) -> None:
+    current = vercel.production()
+    evidence.check(
+        f"production is {what}", int(current is not None and current.id == deployment_id), "==", 1
+    )
+    evidence.check(
+        "production is healthy", int(current is not None and vercel.healthy(current)), "==", 1
+    )
+
+
 @then("production serves the deployment that was live before the bad release")
 def rolled_back(
     rollback: Attempt, vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence
 ) -> None:
     result: deploy.Rollback = rollback.unwrap()
-    current = vercel.production()
-    evidence.check(
-        "production is the last healthy deployment",
-        int(current is not None and current.id == live[0].id),
-        "==",
-        1,
-    )
-    evidence.check(
-        "production is healthy", int(current is not None and vercel.healthy(current)), "==", 1
-    )
+    _production_is(vercel, live[0].id, "the last healthy deployment", evidence)
     evidence.note(f"rolled back from {result.from_id} to {result.to.id}")
 
 
@@ -271,16 +274,7 @@ def redeploy(
 def healthy_again(
     redeployed: tuple[Deployment, float], vercel: VercelClient, evidence: ScenarioEvidence
 ) -> None:
-    current = vercel.production()
-    evidence.check(
-        "production is the redeployment",
-        int(current is not None and current.id == redeployed[0].id),
-        "==",
-        1,
-    )
-    evidence.check(
-        "production is healthy", int(current is not None and vercel.healthy(current)), "==", 1
-    )
+    _production_is(vercel, redeployed[0].id, "the redeployment", evidence)
 
 
 @then("the redeploy took no longer than the Application RTO")

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from runbook_lib.evidence import RunInfo
 from runbook_lib.postgres import pid_alive
 
 
@@ -25,3 +26,22 @@ def leftover_clusters() -> set[Path]:
         if not pid_alive(owner) or owner == os.getpid():
             found.add(path)
     return found
+
+
+def run_info(run_id: str = "run", game_day_fault: str | None = None) -> RunInfo:
+    """Run metadata for tests that write evidence without running a drill."""
+    return RunInfo(
+        run_id,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        "abc",
+        False,
+        "g.md",
+        "sha",
+        "embedded",
+        "15.18",
+        "simulated",
+        game_day_fault,
+        {"runbook-lib": "0.1.0"},
+        "Linux",
+    )

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.evidence import RunInfo, ScenarioEvidence, write_evidence
+from runbook_lib.evidence import ScenarioEvidence, write_evidence
 from runbook_lib.gameday import CATALOGUE, fault, verdict
 from runbook_lib.report import verify_manifest, write_report
+from tests.helpers import run_info
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,21 +31,7 @@ def _run(tmp_path: Path, status: str = "passed", fault_name: str | None = None) 
     )
     record.measure("database recovery time (measured)", 4.2, "s", "<=", 900)
     record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
-    run = RunInfo(
-        run_dir.name,
-        "2026-01-01T00:00:00Z",
-        "2026-01-01T00:01:00Z",
-        "abc",
-        False,
-        "g.md",
-        "sha",
-        "embedded",
-        "15.18",
-        "simulated",
-        fault_name,
-        {"runbook-lib": "0.1.0"},
-        "Linux",
-    )
+    run = run_info(run_dir.name, fault_name)
     write_evidence(run_dir, run, [record])
     write_report(run_dir, {"backup--recovery": "Backup & Recovery"})
     return run_dir
@@ -182,21 +169,7 @@ def test_alert_checks_are_drawn_as_a_state_timeline(tmp_path: Path) -> None:
     )
     record.measure("ResponseTimeTargetBreached at minute 5 (pending)", 1)
     record.measure("ResponseTimeTargetBreached at minute 6 (firing)", 2)
-    run = RunInfo(
-        "run",
-        "t0",
-        "t1",
-        "abc",
-        False,
-        "g.md",
-        "sha",
-        "embedded",
-        "15",
-        "simulated",
-        None,
-        {},
-        "Linux",
-    )
+    run = run_info("run")
     write_evidence(run_dir, run, [record])
     html = (write_report(run_dir)).read_text()
     assert 'aria-label="alert states over time"' in html

@@ -10,8 +10,9 @@ import pytest
 
 from runbook_lib import redact
 from runbook_lib.errors import FindingConfirmed, HermeticViolation, ThresholdBreached
-from runbook_lib.evidence import RunInfo, ScenarioEvidence, write_evidence
+from runbook_lib.evidence import ScenarioEvidence, write_evidence
 from runbook_lib.hermetic import hermetic, is_loopback
+from tests.helpers import run_info
 
 
 def test_registered_and_pattern_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,21 +76,7 @@ def test_written_evidence_is_redacted_and_complete(tmp_path: Path) -> None:
     )
     record.note("called with Bearer s3cr3t-token-value")
     record.status = "passed"
-    run = RunInfo(
-        "r1",
-        "t0",
-        "t1",
-        "abc",
-        False,
-        "g.md",
-        "sha",
-        "embedded",
-        "15",
-        "simulated",
-        None,
-        {},
-        "Linux",
-    )
+    run = run_info("r1")
     path = write_evidence(tmp_path, run, [record])
     text = path.read_text()
     assert "s3cr3t-token-value" not in text

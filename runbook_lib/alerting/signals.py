@@ -108,3 +108,37 @@ def failed_builds(token: str, deployment_ids: list[str]) -> float:
         for d in deployment_ids
     ]
     return float(states.count("ERROR"))
+
+
+def call_openai(api_key: str, calls: int) -> int:
+    """Summarize ``calls`` emails through the OpenAI API; returns how many calls failed (5xx, 429, timeout)."""
+    failures = 0
+    for _ in range(calls):
+        try:
+            answer = http().post(
+                "https://api.openai.com/v1/chat/completions",
+                headers={"Authorization": f"Bearer {api_key}"},
+                json={
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": "Summarize"}],
+                },
+            )
+            failures += answer.status_code != 200
+        except httpx.TimeoutException:
+            failures += 1
+    return failures
+
+
+def deliver_stripe_webhooks(
+    deliveries: int, forged: int, now: int, secret: str = "whsec_drill"
+) -> int:
+    """Deliver signed invoice.paid events, the first ``forged`` signed with the wrong secret;
+    returns how many the endpoint rejected."""
+    import json
+
+    rejected = 0
+    for index in range(deliveries):
+        payload = json.dumps({"id": f"evt_{index}", "type": "invoice.paid"}).encode()
+        header = stripe_signature("whsec_forged" if index < forged else secret, payload, now)
+        rejected += not verify_stripe_signature(secret, payload, header, now)
+    return rejected

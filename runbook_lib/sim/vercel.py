@@ -113,6 +113,11 @@ class VercelFake(FakeAPI):
         self.projects[project_id] = project
         return project
 
+    def break_all_deployments(self) -> None:
+        """An outage: every deployment's health endpoint starts answering 503."""
+        for deployment in self.deployments.values():
+            deployment.healthy = False
+
     def now(self) -> float:
         return self.clock.monotonic()
 
