@@ -140,6 +140,7 @@ class RunInfo:
     game_day_fault: str | None
     tool_versions: dict[str, str]
     platform: str
+    postgres_storage: str = ""  # where an embedded cluster kept its data: "RAM disk (/dev/shm)"
 
 
 def new_run_id(now: datetime | None = None) -> str:

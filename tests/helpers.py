@@ -7,11 +7,12 @@ import tempfile
 from pathlib import Path
 
 from runbook_lib.evidence import RunInfo
-from runbook_lib.postgres import pid_alive
+from runbook_lib.postgres import cluster_parent, pid_alive
 
 
 def all_clusters() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("runbook-pg-*"))
+    parents = {cluster_parent(), Path(tempfile.gettempdir())}
+    return {path for parent in parents for path in parent.glob("runbook-pg-*")}
 
 
 def leftover_clusters() -> set[Path]:
