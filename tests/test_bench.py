@@ -73,3 +73,37 @@ def test_alerting_benchmark_runs(tmp_path: Path) -> None:
     assert result["samples_per_series"] == 1441
     assert result["evaluator_seconds"] > 0
     assert result["firing_rule_minutes"] > 0
+
+
+def test_drill_speed_benchmark_runs_and_reports_its_baseline(tmp_path: Path) -> None:
+    output = tmp_path / "drill.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.drill",
+            "--repeat",
+            "1",
+            "--workers",
+            "0",
+            "--only",
+            "post_incident_review",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(output.read_text())
+    assert result["scenarios"] == 8
+    assert result["workers"] == "serial"
+    assert len(result["runs_seconds"]) == 1
+    assert result["collect_only_seconds"] > 0
+    assert result["median_over_collect_only"] == round(
+        result["median_seconds"] / result["collect_only_seconds"], 1
+    )
+    assert "collect-only baseline" in done.stdout

@@ -1,0 +1,110 @@
+"""Suite-speed benchmark: the whole hermetic drill, as `runbook drill -n auto` runs it.
+
+    python -m bench.drill [--repeat 3] [--workers auto] [--only FEATURE ...]
+
+Runs the drill ``--repeat`` times (each a fresh process, clusters and report directory) and
+reports the median wall time, next to a raw baseline measured in the same run: the same pytest
+invocation with ``--collect-only`` (interpreter, plugins, guide and every feature file parsed,
+nothing run), so the ratio shows what the scenarios themselves cost on this machine. The
+slowest scenarios (median of their call durations across runs) say where to look next.
+Target (issue 8): the full drill finishes in 60 s or less on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from runbook_lib.drill import ROOT, DrillOptions, pytest_args
+
+TARGET_SECONDS = 60.0
+
+
+def _timed(argv: list[str]) -> float:
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise SystemExit(f"bench.drill: `{' '.join(argv[:6])} ...` failed: {' | '.join(tail)}")
+    return seconds
+
+
+def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, object]:
+    options = DrillOptions(only=only, pg="embedded", workers=workers)
+    durations: dict[str, list[float]] = defaultdict(list)
+    walls = []
+    with tempfile.TemporaryDirectory(prefix="bench-drill-") as scratch:
+        (Path(scratch) / "collect").mkdir()
+        baseline = _timed(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *pytest_args(DrillOptions(only=only), Path(scratch) / "collect"),
+                "--collect-only",
+            ]
+        )
+        for index in range(repeat):
+            report = Path(scratch) / f"run-{index}"
+            report.mkdir()
+            argv = [sys.executable, "-m", "pytest", *pytest_args(options, report)]
+            walls.append(_timed(argv))
+            print(f"run {index + 1}/{repeat}: {walls[-1]:.1f} s", file=sys.stderr)
+            evidence = json.loads((report / "evidence.json").read_text(encoding="utf-8"))
+            seen: Counter[str] = Counter()
+            for scenario in evidence["scenarios"]:  # outline examples share their name
+                name = f"{scenario['feature_file']} > {scenario['name']}"
+                seen[name] += 1
+                label = name if seen[name] == 1 else f"{name} (example {seen[name]})"
+                durations[label].append(scenario["duration_seconds"])
+    median = statistics.median(walls)
+    slowest = sorted(
+        ((name, statistics.median(values)) for name, values in durations.items()),
+        key=lambda item: -item[1],
+    )[:10]
+    return {
+        "workers": workers or "serial",
+        "scenarios": len(durations),
+        "runs_seconds": [round(w, 2) for w in walls],
+        "median_seconds": round(median, 2),
+        "collect_only_seconds": round(baseline, 2),
+        "median_over_collect_only": round(median / baseline, 1),
+        "target_seconds": TARGET_SECONDS,
+        "target_met": median <= TARGET_SECONDS,
+        "slowest_scenarios": [{"scenario": n, "median_seconds": round(s, 2)} for n, s in slowest],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", default="auto", help="pytest-xdist workers; 0 for serial")
+    parser.add_argument("--only", action="append", default=[], help="feature file stem(s)")
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "bench" / "drill.json")
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    result = run(args.repeat, None if args.workers == "0" else args.workers, tuple(args.only))
+    print(
+        f"drill ({result['scenarios']} scenarios, workers {result['workers']}): "
+        f"median {result['median_seconds']} s of runs {result['runs_seconds']}; "
+        f"collect-only baseline {result['collect_only_seconds']} s "
+        f"(ratio {result['median_over_collect_only']}x); target <= {TARGET_SECONDS:g} s: "
+        f"{'met' if result['target_met'] else 'MISSED'}"
+    )
+    for row in result["slowest_scenarios"]:  # type: ignore[attr-defined]
+        print(f"  {row['median_seconds']:>6.2f} s  {row['scenario']}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
