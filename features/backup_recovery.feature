@@ -31,7 +31,7 @@ Feature: Backup & Recovery: Napoleon AI gets its data back, with nothing lost
     Then the backup bucket lists 2 database backups, newest first
     And each stored backup carries the sha256 and size of its dump file
 
-  @guide:file-storage-backups
+  @guide:file-storage-backups @live
   Scenario: The guide's aws s3 sync copies every stored file byte for byte
     Given a seeded production database
     And the guide's storage buckets

@@ -4,6 +4,7 @@ Feature: The drill environment is real where it matters and simulated faithfully
   the real aws CLI against a simulated S3, and simulated provider APIs that refuse a request
   without the right credential, exactly as the real services do.
 
+  @live
   Scenario: The drill database is a real PostgreSQL server that records query statistics
     Given a seeded production database
     Then the database server is PostgreSQL 15 or newer

@@ -6,7 +6,7 @@ Feature: Performance optimization: the guide's SQL, run as written on the real d
   Background:
     Given the operations guide
 
-  @guide:database-optimization @finding:GUIDE-PGSS-MEAN-TIME
+  @guide:database-optimization @finding:GUIDE-PGSS-MEAN-TIME @live
   Scenario: The guide's slow-query report runs as written
     Given a seeded production database
     When the operator runs the guide's slow-query SQL as written
@@ -19,7 +19,7 @@ Feature: Performance optimization: the guide's SQL, run as written on the real d
     And the refusal is reported and the working equivalent is run
     Then it lists the slowest statements
 
-  @guide:database-optimization @guide:key-metrics
+  @guide:database-optimization @guide:key-metrics @live
   Scenario: The guide's indexes serve the lookups it cares about, under the database target
     Given a seeded production database of the drill size
     When the operator runs the guide's index SQL as written

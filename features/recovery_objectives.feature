@@ -6,6 +6,7 @@ Feature: Recovery objectives: restores meet the guide's RTO, backups its RPO, me
   the RTO too. RPO is measured on a virtual clock: a writer commits rows, backups run on the
   schedule, disaster strikes at the worst moment, and the loss window is what did not come back.
 
+  @live
   Scenario: Database recovery meets the Database RTO, measured and predicted at production size
     Given a seeded production database of the drill size
     And the guide's storage buckets

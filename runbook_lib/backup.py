@@ -23,7 +23,6 @@ from runbook_lib.clock import Clock
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
 from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer
-from runbook_lib.storage import BACKUP_BUCKET
 
 DumpFormat = Literal["custom", "plain"]
 DB_PREFIX = "db/"
@@ -163,7 +162,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str = BACKUP_BUCKET) -> StoredBackup:
+def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str) -> StoredBackup:
     """Put the dump in the backup bucket with its sha256 and size as object metadata."""
     key = f"{DB_PREFIX}{backup.taken_at:%Y%m%dT%H%M%SZ}/{backup.path.name}"
     metadata = {
@@ -177,7 +176,7 @@ def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str = BACKUP_BUCKET) 
     return StoredBackup(key, backup.sha256, backup.size_bytes, backup.taken_at.isoformat())
 
 
-def list_backups(s3: Any, bucket: str = BACKUP_BUCKET) -> list[StoredBackup]:
+def list_backups(s3: Any, bucket: str) -> list[StoredBackup]:
     """Database backups in the bucket, newest first."""
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DB_PREFIX):
@@ -194,9 +193,7 @@ def list_backups(s3: Any, bucket: str = BACKUP_BUCKET) -> list[StoredBackup]:
     return sorted(found, key=lambda b: b.taken_at, reverse=True)
 
 
-def download_backup(
-    s3: Any, stored: StoredBackup, directory: Path, bucket: str = BACKUP_BUCKET
-) -> Path:
+def download_backup(s3: Any, stored: StoredBackup, directory: Path, bucket: str) -> Path:
     """Fetch a backup and prove it is the one that was uploaded (size and sha256)."""
     path = directory / Path(stored.key).name
     s3.download_file(bucket, stored.key, str(path))

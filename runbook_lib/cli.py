@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from runbook_lib.errors import RunbookError
+from runbook_lib.errors import ConfigurationError, RunbookError
 from runbook_lib.guide import DEFAULT_GUIDE, Guide, load_guide
 from runbook_lib.units import format_seconds
 
@@ -25,6 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+AllowProduction = Annotated[
+    bool, typer.Option("--allow-production", help="Accept identifiers listed as production.")
+]
 GuideOption = Annotated[
     Path | None,
     typer.Option(
@@ -62,14 +65,39 @@ def drill(
             "--fault", help="Game day: run with this fault active (see `runbook faults`)."
         ),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="A live target of config/targets.yml (its database, names and tokens; "
+            "simulations stand in for S3 and the HTTP APIs).",
+        ),
+    ] = None,
+    allow_production: AllowProduction = False,
+    stand_ins: Annotated[
+        bool,
+        typer.Option(
+            "--stand-ins",
+            help="With --target: rehearse it, simulations answering for its S3 and HTTP APIs.",
+        ),
+    ] = False,
 ) -> None:
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
     from runbook_lib import gameday
     from runbook_lib.drill import DrillOptions, run_drill, summary_rows
     from runbook_lib.postgres import resolve_backend
+    from runbook_lib.targets import load_target
 
     load_guide(guide or DEFAULT_GUIDE)  # a broken guide stops here, with one line
     resolve_backend(pg)
+    if target:  # a target that points at production, or lacks its variables, stops here
+        load_target(target, allow_production=allow_production).require_environment()
+        if fault and not stand_ins:
+            raise ConfigurationError(
+                "a game day injects faults into the simulations: add --stand-ins to --target"
+            )
+    elif stand_ins:
+        raise ConfigurationError("--stand-ins rehearses a live target: name it with --target")
     game = gameday.fault(fault) if fault else None
     only_stems = tuple(s for item in (only or []) for s in item.split())
     options = DrillOptions(
@@ -79,6 +107,9 @@ def drill(
         report_dir=report_dir,
         workers=workers,
         fault=fault,
+        target=target,
+        allow_production=allow_production,
+        stand_ins=stand_ins,
     )
     code, directory = run_drill(options)
     rows, findings = summary_rows(directory)
@@ -251,9 +282,7 @@ def coverage_command(
 @app.command("target")
 def target_command(
     name: Annotated[str, typer.Argument(help="A target from config/targets.yml, e.g. staging.")],
-    allow_production: Annotated[
-        bool, typer.Option("--allow-production", help="Accept identifiers listed as production.")
-    ] = False,
+    allow_production: AllowProduction = False,
 ) -> None:
     """Check a live target's configuration and its production guard (nothing is contacted)."""
     from runbook_lib.targets import load_target
@@ -262,6 +291,10 @@ def target_command(
     for key, value in sorted(target.identifiers.items()):
         typer.echo(f"{key:<20} {value}")
     typer.echo(f"target {name!r} passes the production guard")
+    if target.unset_variables:
+        typer.echo(
+            f"before `runbook drill --target {name}`, set: {', '.join(target.unset_variables)}"
+        )
 
 
 alerts_app = typer.Typer(

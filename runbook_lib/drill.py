@@ -31,6 +31,9 @@ class DrillOptions:
     report_dir: Path | None = None
     workers: str | None = None
     fault: str | None = None
+    target: str | None = None
+    allow_production: bool = False
+    stand_ins: bool = False
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -70,6 +73,12 @@ def pytest_args(options: DrillOptions, report_dir: Path) -> list[str]:
         args += [f"--numprocesses={options.workers}", "--dist=worksteal"]
     if options.fault:
         args.append(f"--game-day-fault={options.fault}")
+    if options.target:
+        args.append(f"--target={options.target}")
+    if options.allow_production:
+        args.append("--allow-production")
+    if options.stand_ins:
+        args.append("--stand-ins")
     return args + list(options.extra_args)
 
 

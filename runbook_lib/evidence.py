@@ -141,6 +141,7 @@ class RunInfo:
     tool_versions: dict[str, str]
     platform: str
     postgres_storage: str = ""  # where an embedded cluster kept its data: "RAM disk (/dev/shm)"
+    target: str = "simulated"  # or a live target of config/targets.yml (simulations stand in)
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from runbook_lib.postgres import PostgresServer
-from runbook_lib.storage import BACKUP_BUCKET, STORAGE_BUCKET, list_objects
+from runbook_lib.storage import Buckets, list_objects
 
 
 def referencing_tables(server: PostgresServer, database: str) -> list[tuple[str, str]]:
@@ -42,26 +42,28 @@ def remaining_references(server: PostgresServer, database: str, user_id: int) ->
     return counts
 
 
-def user_uploads(s3: Any, user_id: int) -> list[str]:
-    return sorted(list_objects(s3, STORAGE_BUCKET, f"users/{user_id}/"))
+def user_uploads(s3: Any, buckets: Buckets, user_id: int) -> list[str]:
+    return sorted(list_objects(s3, buckets.storage, f"users/{user_id}/"))
 
 
-def delete_user(server: PostgresServer, database: str, s3: Any, user_id: int) -> int:
+def delete_user(
+    server: PostgresServer, database: str, s3: Any, buckets: Buckets, user_id: int
+) -> int:
     """Erase the user everywhere; returns how many uploads were removed."""
     with server.connect(database) as conn:
         conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
-    keys = user_uploads(s3, user_id)
+    keys = user_uploads(s3, buckets, user_id)
     for start in range(0, len(keys), 1000):
         s3.delete_objects(
-            Bucket=STORAGE_BUCKET,
+            Bucket=buckets.storage,
             Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]},
         )
     return len(keys)
 
 
-def set_backup_retention(s3: Any, days: int, prefix: str = "db/") -> None:
+def set_backup_retention(s3: Any, bucket: str, days: int, prefix: str = "db/") -> None:
     s3.put_bucket_lifecycle_configuration(
-        Bucket=BACKUP_BUCKET,
+        Bucket=bucket,
         LifecycleConfiguration={
             "Rules": [
                 {

@@ -25,7 +25,7 @@ from runbook_lib.clock import VirtualClock
 from runbook_lib.errors import ConfigurationError, ProcedureFailed
 from runbook_lib.postgres import PostgresServer
 from runbook_lib.restore import restore_dump
-from runbook_lib.storage import BACKUP_BUCKET, STORAGE_BUCKET, list_objects, sync
+from runbook_lib.storage import Buckets, list_objects, sync
 
 DEFAULT_PRODUCTION_DB_BYTES = 8 * 1024**3  # 8 GiB; Supabase Pro logical backups cover up to 15 GB
 DEFAULT_PRODUCTION_STORAGE_BYTES = 20 * 1024**3  # 20 GiB of uploads and assets
@@ -151,6 +151,7 @@ def simulate_rpo(
 
 def simulate_storage_rpo(
     s3: Any,
+    buckets: Buckets,
     clock: VirtualClock,
     *,
     interval_seconds: float,
@@ -166,12 +167,12 @@ def simulate_storage_rpo(
     while clock.now() + timedelta(seconds=upload_every_seconds) <= end:
         if clock.now() >= next_sync:
             newest_prefix = f"rpo-{clock.now():%Y%m%dT%H%M%S}/"
-            sync(s3, STORAGE_BUCKET, "", BACKUP_BUCKET, newest_prefix)
+            sync(s3, buckets.storage, "", buckets.backup, newest_prefix)
             syncs += 1
             next_sync += timedelta(seconds=interval_seconds)
         clock.advance(upload_every_seconds)
         s3.put_object(
-            Bucket=STORAGE_BUCKET,
+            Bucket=buckets.storage,
             Key=f"uploads/{clock.now():%Y%m%dT%H%M%S}.bin",
             Body=b"upload",
             Metadata={"uploaded-at": clock.now().isoformat()},
@@ -182,9 +183,9 @@ def simulate_storage_rpo(
     if newest_prefix:
         stamps = [
             datetime.fromisoformat(
-                s3.head_object(Bucket=BACKUP_BUCKET, Key=key)["Metadata"]["uploaded-at"]
+                s3.head_object(Bucket=buckets.backup, Key=key)["Metadata"]["uploaded-at"]
             )
-            for key in list_objects(s3, BACKUP_BUCKET, newest_prefix + "uploads/")
+            for key in list_objects(s3, buckets.backup, newest_prefix + "uploads/")
         ]
         newest, restored = (max(stamps) if stamps else None), len(stamps)
     return RpoResult(interval_seconds, syncs, clock.now(), newest, uploads, restored)
@@ -246,15 +247,15 @@ class StorageRecovery:
     fixed_seconds: float  # the same sync with nothing left to copy
 
 
-def measure_storage_recovery(s3: Any, prefix: str) -> StorageRecovery:
+def measure_storage_recovery(s3: Any, buckets: Buckets, prefix: str) -> StorageRecovery:
     """Restore the dated copy into the (emptied) storage bucket, timed; then time a no-op sync."""
     from runbook_lib.storage import restore_prefix
 
     started = time.monotonic()
-    restore_prefix(s3, prefix)
+    restore_prefix(s3, buckets, prefix)
     seconds = time.monotonic() - started
     started = time.monotonic()
-    restore_prefix(s3, prefix)
+    restore_prefix(s3, buckets, prefix)
     fixed = time.monotonic() - started
-    restored = list_objects(s3, STORAGE_BUCKET)
+    restored = list_objects(s3, buckets.storage)
     return StorageRecovery(len(restored), sum(o["size"] for o in restored.values()), seconds, fixed)

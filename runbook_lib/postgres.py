@@ -195,9 +195,12 @@ def resolve_backend(backend: str) -> str:
 
 
 @contextlib.contextmanager
-def open_server(backend: str = "auto") -> Iterator[PostgresServer]:
-    """Start (or attach to) a PostgreSQL server for the length of the ``with`` block."""
-    chosen = resolve_backend(backend)
+def open_server(
+    backend: str = "auto", dsn: str | None = None, dsn_source: str = "RUNBOOK_PG_DSN"
+) -> Iterator[PostgresServer]:
+    """Start (or attach to) a PostgreSQL server for the length of the ``with`` block; a ``dsn``
+    (a live target's database) wins over ``backend``."""
+    chosen = "dsn" if dsn else resolve_backend(backend)
     if chosen == "embedded":
         with embedded_cluster() as server:
             yield server
@@ -205,7 +208,7 @@ def open_server(backend: str = "auto") -> Iterator[PostgresServer]:
         with container_server() as server:
             yield server
     else:
-        yield dsn_server(os.environ.get("RUNBOOK_PG_DSN", ""))
+        yield dsn_server(dsn or os.environ.get("RUNBOOK_PG_DSN", ""), dsn_source)
 
 
 def _free_port() -> int:
@@ -472,24 +475,21 @@ def container_server() -> Iterator[PostgresServer]:
         yield PostgresServer("container", host, port, "postgres", password, bindir, version)
 
 
-def dsn_server(dsn: str) -> PostgresServer:
-    """An existing server; the role needs CREATEDB because drills create their own databases."""
+def dsn_server(dsn: str, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
+    """An existing server; the role needs CREATEDB because drills create their own databases.
+    ``source`` names the variable the DSN came from, for the error messages."""
     if not dsn:
-        raise ConfigurationError(
-            "--pg dsn needs RUNBOOK_PG_DSN=postgresql://user:password@host:port/db"
-        )
+        raise ConfigurationError(f"--pg dsn needs {source}=postgresql://user:password@host:port/db")
     parts = urlsplit(dsn)
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
-        raise ConfigurationError(
-            "RUNBOOK_PG_DSN must look like postgresql://user:password@host:port/db"
-        )
+        raise ConfigurationError(f"{source} must look like postgresql://user:password@host:port/db")
     password = parts.password or ""
     redact.register(password)
     try:
         version = _server_version(dsn)
     except psycopg.OperationalError as exc:
         raise EnvironmentMissing(
-            f"cannot connect to RUNBOOK_PG_DSN ({redact.text(str(exc)).splitlines()[0]})"
+            f"cannot connect to {source} ({redact.text(str(exc)).splitlines()[0]})"
         ) from None
     return PostgresServer(
         "dsn",

@@ -201,6 +201,7 @@ def default_jobs() -> int:
 def recover_database(
     server: PostgresServer,
     s3: Any,
+    bucket: str,
     source: verify.Fingerprint,
     target: str,
     workdir: Path,
@@ -209,17 +210,17 @@ def recover_database(
     during_restore: Callable[[], None] | None = None,
     after_restore: Callable[[str], None] | None = None,
 ) -> RecoveryResult:
-    """Restore the newest backup as ``target``, verified before it is promoted."""
+    """Restore the newest backup of ``bucket`` as ``target``, verified before it is promoted."""
     jobs = jobs or default_jobs()
     scratch = f"{target}_restoring"
     steps: list[Step] = []
     clock = time.monotonic
 
     started = clock()
-    backups = list_backups(s3)
+    backups = list_backups(s3, bucket)
     if not backups:
         raise ProcedureFailed("no database backup in the backup bucket: nothing to restore")
-    dump = download_backup(s3, backups[0], workdir)
+    dump = download_backup(s3, backups[0], workdir, bucket)
     steps.append(Step("fetch and checksum the newest backup", clock() - started))
 
     started = clock()

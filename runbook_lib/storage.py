@@ -18,8 +18,14 @@ from typing import Any
 from runbook_lib import shell
 from runbook_lib.errors import VerificationFailed
 
-STORAGE_BUCKET = "napoleon-ai-storage"
-BACKUP_BUCKET = "napoleon-ai-backup"
+
+@dataclass(frozen=True)
+class Buckets:
+    """The guide's two buckets as named on the drill's target: user uploads and their backups
+    (``napoleon-ai-storage`` and ``napoleon-ai-backup`` in the guide and the simulation)."""
+
+    storage: str
+    backup: str
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def sync(s3: Any, source: str, source_prefix: str, target: str, target_prefix: s
     return len(wanted)
 
 
-def restore_prefix(s3: Any, prefix: str) -> int:
+def restore_prefix(s3: Any, buckets: Buckets, prefix: str) -> int:
     """Copy a dated backup back into the storage bucket (the guide's sync, reversed); the guide
     gives no restore command, so the drill does it the way ``aws s3 sync`` would, in-process."""
-    return sync(s3, BACKUP_BUCKET, prefix, STORAGE_BUCKET)
+    return sync(s3, buckets.backup, prefix, buckets.storage)

@@ -21,11 +21,9 @@ from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer, kill_server, restart_server
 from runbook_lib.sim.cloud import (
     INCIDENTS_CHANNEL,
-    VERCEL_PROJECT_ID,
-    VERCEL_PROJECT_NAME,
     SimulatedCloud,
 )
-from runbook_lib.storage import STORAGE_BUCKET
+from runbook_lib.storage import Buckets
 from runbook_lib.vercel import VercelClient
 
 MINUTE = 60.0
@@ -194,16 +192,18 @@ def probe_database(
     target_fixture="evaluation",
 )
 def fill_storage(
-    rules: list[AlertRule], recorder: signals.Recorder, s3: Any, percent: int
+    rules: list[AlertRule], recorder: signals.Recorder, s3: Any, percent: int, buckets: Buckets
 ) -> engine.Evaluation:
     quota = 200_000.0
-    used = signals.bucket_bytes(s3, STORAGE_BUCKET)
+    used = signals.bucket_bytes(s3, buckets.storage)
     missing = int(quota * percent / 100 - used)
     if missing > 0:
-        s3.put_object(Bucket=STORAGE_BUCKET, Key="uploads/large-video.mp4", Body=b"\0" * missing)
+        s3.put_object(Bucket=buckets.storage, Key="uploads/large-video.mp4", Body=b"\0" * missing)
     for minute in range(6):
         recorder.record(
-            "supabase_storage_used_bytes", minute * MINUTE, signals.bucket_bytes(s3, STORAGE_BUCKET)
+            "supabase_storage_used_bytes",
+            minute * MINUTE,
+            signals.bucket_bytes(s3, buckets.storage),
         )
         recorder.record("supabase_storage_quota_bytes", minute * MINUTE, quota)
     return _evaluation(rules, recorder, 5)
@@ -223,7 +223,10 @@ def uptime_checks(
     outage: int,
 ) -> engine.Evaluation:
     vercel = VercelClient(
-        cloud.credentials.vercel_token, VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME, cloud.clock
+        cloud.credentials.vercel_token,
+        cloud.target.vercel_project,
+        cloud.target.vercel_project_name,
+        cloud.clock,
     )
     vercel.wait_ready(vercel.deploy("production", "0" * 40))
     for minute in range(minutes + 1):

@@ -39,7 +39,9 @@ from runbook_lib.restore import (
     run_guide_command,
 )
 from runbook_lib.shell import CommandResult
-from runbook_lib.sim.cloud import PROJECT_REF, SimulatedCloud
+from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.storage import Buckets
+from runbook_lib.targets import Target
 from steps.common import Attempt, attempt, expect_failure
 
 GUIDE_TARGET_DB = "napoleon_ai"  # the guide's -d napoleon_ai
@@ -85,7 +87,9 @@ def trigger_accepted(trigger: TriggerResult, evidence: ScenarioEvidence) -> None
 )
 def list_with_guide_credential(guide: Guide, cloud: SimulatedCloud) -> int:
     request = guide_trigger(guide, cloud.environment())
-    return probe_listing({"Authorization": request.headers["Authorization"]}, PROJECT_REF)
+    return probe_listing(
+        {"Authorization": request.headers["Authorization"]}, cloud.target.supabase_project
+    )
 
 
 @then("the Management API accepts the credential")
@@ -101,7 +105,7 @@ def credential_accepted(credential_status: int, evidence: ScenarioEvidence) -> N
 
 @given(parsers.parse("Supabase took its automated daily backup {hours:d} hours ago"))
 def daily_backup_taken(cloud: SimulatedCloud, hours: int) -> None:
-    cloud.supabase.take_daily_backup(PROJECT_REF)
+    cloud.supabase.take_daily_backup(cloud.target.supabase_project)
     cloud.clock.advance(hours * 3600)
 
 
@@ -121,7 +125,9 @@ def management_api_fault(cloud: SimulatedCloud, fault: str) -> None:
 @when("the operator lists backups with the Management API access token", target_fixture="listing")
 def list_backups_with_token(cloud: SimulatedCloud) -> Attempt:
     client = supabase_client(cloud.credentials.supabase_access_token, cloud.clock)
-    return attempt(lambda: latest_backup_age(client, PROJECT_REF, cloud.clock.now()))
+    return attempt(
+        lambda: latest_backup_age(client, cloud.target.supabase_project, cloud.clock.now())
+    )
 
 
 @then("the newest completed backup is younger than the guide's database backup interval")
@@ -151,7 +157,12 @@ def api_calls(cloud: SimulatedCloud, evidence: ScenarioEvidence, times: int) -> 
     target_fixture="stored",
 )
 def take_backups(
-    drill_server: PostgresServer, database: str, s3: Any, workdir: Path, count: int
+    drill_server: PostgresServer,
+    database: str,
+    s3: Any,
+    workdir: Path,
+    count: int,
+    buckets: Buckets,
 ) -> list[tuple[DatabaseBackup, StoredBackup]]:
     taken = []
     for index in range(count):
@@ -160,7 +171,7 @@ def take_backups(
         backup = take_logical_backup(
             drill_server, database, folder, datetime.now(UTC) + timedelta(seconds=index)
         )
-        taken.append((backup, upload_backup(s3, backup)))
+        taken.append((backup, upload_backup(s3, backup, buckets.backup)))
     return taken
 
 
@@ -170,8 +181,9 @@ def backups_listed(
     s3: Any,
     evidence: ScenarioEvidence,
     count: int,
+    buckets: Buckets,
 ) -> None:
-    listed = list_backups(s3)
+    listed = list_backups(s3, buckets.backup)
     evidence.check("database backups in the bucket", len(listed), "==", count)
     if [b.key for b in listed] != [s.key for _, s in reversed(stored)]:
         raise ThresholdBreached(f"backups are not listed newest first: {[b.key for b in listed]}")
@@ -179,9 +191,12 @@ def backups_listed(
 
 @then("each stored backup carries the sha256 and size of its dump file")
 def backups_checksummed(
-    stored: list[tuple[DatabaseBackup, StoredBackup]], s3: Any, evidence: ScenarioEvidence
+    stored: list[tuple[DatabaseBackup, StoredBackup]],
+    s3: Any,
+    evidence: ScenarioEvidence,
+    buckets: Buckets,
 ) -> None:
-    listed = {b.key: b for b in list_backups(s3)}
+    listed = {b.key: b for b in list_backups(s3, buckets.backup)}
     for backup, upload in stored:
         found = listed[upload.key]
         evidence.check(
@@ -209,74 +224,91 @@ def throttled_retried(throttle: faults.Throttle, evidence: ScenarioEvidence) -> 
 
 @given("the operator ran the guide's file storage backup command", target_fixture="sync")
 @when("the operator runs the guide's file storage backup command", target_fixture="sync")
-def guide_sync(guide: Guide, evidence: ScenarioEvidence) -> storage.SyncResult:
-    command = guide.command("aws", guide.backup_commands).text
-    evidence.note(f"ran the guide's command unchanged: {command}")
-    return storage.run_guide_sync(command, datetime.now(UTC).strftime("%Y%m%d"))
+def guide_sync(
+    guide: Guide, evidence: ScenarioEvidence, drill_target: Target
+) -> storage.SyncResult:
+    mapped = drill_target.map_command(guide.command("aws", guide.backup_commands).text)
+    for original, replacement in mapped.replaced:
+        evidence.note(f"target mapping: '{original}' -> '{replacement}'")
+    evidence.note(f"ran the guide's command: {mapped.line}")
+    return storage.run_guide_sync(mapped.line, datetime.now(UTC).strftime("%Y%m%d"))
 
 
 @then("the backup bucket holds every storage object under today's UTC date")
-def sync_complete(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
-    copied = storage.list_objects(s3, storage.BACKUP_BUCKET, sync.prefix)
+def sync_complete(
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+) -> None:
+    copied = storage.list_objects(s3, buckets.backup, sync.prefix)
     evidence.check(
         "objects copied under " + sync.prefix,
         len(copied),
         "==",
-        len(storage.list_objects(s3, storage.STORAGE_BUCKET)),
+        len(storage.list_objects(s3, buckets.storage)),
     )
 
 
 @then("every copied object is byte-identical to its original")
-def sync_identical(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
-    source = storage.snapshot(s3, storage.STORAGE_BUCKET)
+def sync_identical(
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+) -> None:
+    source = storage.snapshot(s3, buckets.storage)
     storage.require_identical(
-        source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup"
+        source, storage.snapshot(s3, buckets.backup, sync.prefix), "the storage backup"
     )
     evidence.measure("objects verified by sha256", len(source))
 
 
 @when("the storage bucket is emptied", target_fixture="storage_before")
-def empty_storage(s3: Any) -> dict[str, storage.ObjectInfo]:
-    before = storage.snapshot(s3, storage.STORAGE_BUCKET)
-    storage.empty_bucket(s3, storage.STORAGE_BUCKET)
+def empty_storage(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
+    before = storage.snapshot(s3, buckets.storage)
+    storage.empty_bucket(s3, buckets.storage)
     return before
 
 
 @when("the operator restores the storage bucket from today's backup prefix")
-def restore_storage(sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence) -> None:
+def restore_storage(
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+) -> None:
     findings.report(
         evidence,
         "GUIDE-NO-STORAGE-RECOVERY",
         "the drill restored with the reverse of the guide's sync",
     )
-    storage.restore_prefix(s3, sync.prefix)
+    storage.restore_prefix(s3, buckets, sync.prefix)
 
 
 @then("the storage bucket is byte-identical to what it held before")
 def storage_restored(
-    storage_before: dict[str, storage.ObjectInfo], s3: Any, evidence: ScenarioEvidence
+    storage_before: dict[str, storage.ObjectInfo],
+    s3: Any,
+    evidence: ScenarioEvidence,
+    buckets: Buckets,
 ) -> None:
     storage.require_identical(
-        storage_before, storage.snapshot(s3, storage.STORAGE_BUCKET), "the restored storage bucket"
+        storage_before, storage.snapshot(s3, buckets.storage), "the restored storage bucket"
     )
     evidence.measure("objects restored", len(storage_before))
 
 
 @when("one object disappears from today's backup prefix", target_fixture="removed_key")
-def lose_backup_object(sync: storage.SyncResult, s3: Any) -> str:
-    key = sorted(storage.list_objects(s3, storage.BACKUP_BUCKET, sync.prefix))[0]
-    s3.delete_object(Bucket=storage.BACKUP_BUCKET, Key=key)
+def lose_backup_object(sync: storage.SyncResult, s3: Any, buckets: Buckets) -> str:
+    key = sorted(storage.list_objects(s3, buckets.backup, sync.prefix))[0]
+    s3.delete_object(Bucket=buckets.backup, Key=key)
     return key.removeprefix(sync.prefix)
 
 
 @then("verifying the storage backup fails naming the missing key")
 def storage_loss_named(
-    sync: storage.SyncResult, removed_key: str, s3: Any, evidence: ScenarioEvidence
+    sync: storage.SyncResult,
+    removed_key: str,
+    s3: Any,
+    evidence: ScenarioEvidence,
+    buckets: Buckets,
 ) -> None:
-    source = storage.snapshot(s3, storage.STORAGE_BUCKET)
+    source = storage.snapshot(s3, buckets.storage)
     outcome = attempt(
         lambda: storage.require_identical(
-            source, storage.snapshot(s3, storage.BACKUP_BUCKET, sync.prefix), "the storage backup"
+            source, storage.snapshot(s3, buckets.backup, sync.prefix), "the storage backup"
         )
     )
     expect_failure(outcome, evidence, removed_key)
@@ -398,11 +430,11 @@ def mapping_shown(guide_restore: GuideRestore, evidence: ScenarioEvidence, origi
 
 @given("a verified backup of it in the backup bucket", target_fixture="prepared")
 def stored_backup(
-    drill_server: PostgresServer, database: str, s3: Any, workdir: Path
+    drill_server: PostgresServer, database: str, s3: Any, workdir: Path, buckets: Buckets
 ) -> PreparedBackup:
     source = verify.fingerprint(drill_server, database)
     backup = take_logical_backup(drill_server, database, workdir, datetime.now(UTC))
-    return PreparedBackup(source, backup, upload_backup(s3, backup))
+    return PreparedBackup(source, backup, upload_backup(s3, backup, buckets.backup))
 
 
 _DAMAGE: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], dict[str, str]] | None]] = {
@@ -414,12 +446,10 @@ _DAMAGE: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], dict[str, s
 
 
 @when(parsers.parse("the stored backup is {damage}"))
-def damage_backup(prepared: PreparedBackup, s3: Any, damage: str) -> None:
+def damage_backup(prepared: PreparedBackup, s3: Any, damage: str, buckets: Buckets) -> None:
     assert prepared.stored is not None
     function, recompute = _DAMAGE[damage]
-    faults.replace_object(
-        s3, storage.BACKUP_BUCKET, prepared.stored.key, function, recompute=recompute
-    )
+    faults.replace_object(s3, buckets.backup, prepared.stored.key, function, recompute=recompute)
 
 
 @when(parsers.parse("the restore silently loses {loss}"), target_fixture="after_restore")
@@ -466,6 +496,7 @@ def recover(
     workdir: Path,
     during_restore: Callable[[], None] | None,
     after_restore: Callable[[str], None] | None,
+    buckets: Buckets,
 ) -> Attempt:
     restore_dir = workdir / "restore"
     restore_dir.mkdir(exist_ok=True)
@@ -473,6 +504,7 @@ def recover(
         lambda: recover_database(
             drill_server,
             s3,
+            buckets.backup,
             prepared.source,
             recovery_target,
             restore_dir,

@@ -14,7 +14,7 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import ScenarioEvidence
 from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer
-from runbook_lib.sim.cloud import VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME, SimulatedCloud
+from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.vercel import Deployment, VercelClient
 from steps.backup import PreparedBackup
 from steps.common import Attempt, attempt, comma_list, expect_failure
@@ -23,7 +23,10 @@ from steps.common import Attempt, attempt, comma_list, expect_failure
 @pytest.fixture
 def vercel(cloud: SimulatedCloud) -> VercelClient:
     return VercelClient(
-        cloud.credentials.vercel_token, VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME, cloud.clock
+        cloud.credentials.vercel_token,
+        cloud.target.vercel_project,
+        cloud.target.vercel_project_name,
+        cloud.clock,
     )
 
 

@@ -11,12 +11,12 @@ from runbook_lib import dataset, shell
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import ScenarioEvidence
 from runbook_lib.postgres import PostgresServer
-from runbook_lib.sim.cloud import PROJECT_REF, SimulatedCloud
-from runbook_lib.storage import STORAGE_BUCKET, list_objects
+from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.storage import Buckets, list_objects
 
 
 @given("the guide's storage buckets", target_fixture="buckets")
-def guides_buckets(storage_buckets: dict[str, str]) -> dict[str, str]:
+def guides_buckets(storage_buckets: Buckets) -> Buckets:
     return storage_buckets
 
 
@@ -64,8 +64,10 @@ def aws_ls(url: str) -> list[str]:
 
 
 @then("the listing shows every object in the storage bucket")
-def listing_complete(listing: list[str], s3: Any, evidence: ScenarioEvidence) -> None:
-    expected = sorted(list_objects(s3, STORAGE_BUCKET))
+def listing_complete(
+    listing: list[str], s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+) -> None:
+    expected = sorted(list_objects(s3, buckets.storage))
     evidence.check("objects listed by the aws CLI", len(listing), "==", len(expected))
     if sorted(listing) != expected:
         raise ThresholdBreached(
@@ -73,15 +75,16 @@ def listing_complete(listing: list[str], s3: Any, evidence: ScenarioEvidence) ->
         )
 
 
-def _list_backups(headers: dict[str, str]) -> httpx.Response:
+def _list_backups(cloud: SimulatedCloud, headers: dict[str, str]) -> httpx.Response:
     return httpx.get(
-        f"https://api.supabase.com/v1/projects/{PROJECT_REF}/database/backups", headers=headers
+        f"https://api.supabase.com/v1/projects/{cloud.target.supabase_project}/database/backups",
+        headers=headers,
     )
 
 
 @then(parsers.parse("listing backups without a token is refused with {status:d}"))
 def no_token(sim: SimulatedCloud, evidence: ScenarioEvidence, status: int) -> None:
-    evidence.check("status without a token", _list_backups({}).status_code, "==", status)
+    evidence.check("status without a token", _list_backups(sim, {}).status_code, "==", status)
 
 
 @then(
@@ -91,7 +94,7 @@ def service_role_key(sim: SimulatedCloud, evidence: ScenarioEvidence, status: in
     key = sim.credentials.supabase_service_role_key
     evidence.check(
         "status with the service-role key",
-        _list_backups({"Authorization": f"Bearer {key}"}).status_code,
+        _list_backups(sim, {"Authorization": f"Bearer {key}"}).status_code,
         "==",
         status,
     )
@@ -99,6 +102,8 @@ def service_role_key(sim: SimulatedCloud, evidence: ScenarioEvidence, status: in
 
 @then("listing backups with the access token succeeds")
 def access_token(sim: SimulatedCloud, evidence: ScenarioEvidence) -> None:
-    response = _list_backups({"Authorization": f"Bearer {sim.credentials.supabase_access_token}"})
+    response = _list_backups(
+        sim, {"Authorization": f"Bearer {sim.credentials.supabase_access_token}"}
+    )
     evidence.check("status with the access token", response.status_code, "==", 200)
     evidence.check("backups key in the answer", int("backups" in response.json()), "==", 1)

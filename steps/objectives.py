@@ -14,6 +14,7 @@ from runbook_lib.guide import BackupSchedule, Guide
 from runbook_lib.postgres import PostgresServer
 from runbook_lib.restore import RecoveryResult, recover_database
 from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.storage import Buckets
 from runbook_lib.units import parse_duration
 from steps.backup import PreparedBackup
 
@@ -33,10 +34,13 @@ def declared_recovery(
     prepared: PreparedBackup,
     recovery_target: str,
     workdir: Path,
+    buckets: Buckets,
 ) -> RecoveryResult:
     restore_dir = workdir / "restore"
     restore_dir.mkdir()
-    return recover_database(drill_server, s3, prepared.source, recovery_target, restore_dir)
+    return recover_database(
+        drill_server, s3, buckets.backup, prepared.source, recovery_target, restore_dir
+    )
 
 
 @then("the recovered database is verified and accepting queries")
@@ -174,20 +178,20 @@ def _check_rpo(
     target_fixture="storage_recovery",
 )
 def storage_disaster(
-    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
 ) -> objectives.StorageRecovery:
-    storage.empty_bucket(s3, storage.STORAGE_BUCKET)
+    storage.empty_bucket(s3, buckets.storage)
     findings.report(
         evidence,
         "GUIDE-NO-STORAGE-RECOVERY",
         "the drill restored with the reverse of the guide's sync",
     )
-    return objectives.measure_storage_recovery(s3, sync.prefix)
+    return objectives.measure_storage_recovery(s3, buckets, sync.prefix)
 
 
 @given("the storage bucket's contents are recorded", target_fixture="storage_before")
-def storage_recorded(s3: Any) -> dict[str, storage.ObjectInfo]:
-    return storage.snapshot(s3, storage.STORAGE_BUCKET)
+def storage_recorded(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
+    return storage.snapshot(s3, buckets.storage)
 
 
 @then("the measured storage recovery time is within the File Storage RTO")
@@ -260,12 +264,13 @@ def storage_schedule_given(every: str, upload: str) -> tuple[float, float]:
 def storage_disaster_rpo(
     sync_schedule: tuple[float, float],
     s3: Any,
-    storage_buckets: dict[str, str],
+    storage_buckets: Buckets,
     cloud: SimulatedCloud,
 ) -> objectives.RpoResult:
     interval, upload = sync_schedule
     return objectives.simulate_storage_rpo(
         s3,
+        storage_buckets,
         cloud.clock,
         interval_seconds=interval,
         disaster_after_seconds=2 * interval - 60,

@@ -18,7 +18,7 @@ from runbook_lib.evidence import ScenarioEvidence
 from runbook_lib.guide import Guide
 from runbook_lib.postgres import PostgresServer, embedded_cluster
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.storage import BACKUP_BUCKET, STORAGE_BUCKET
+from runbook_lib.storage import Buckets
 
 PRODUCTION_TABLES = ("users", "emails", "subscriptions")
 FEATURES = Path(__file__).resolve().parent.parent / "features"
@@ -172,15 +172,15 @@ def new_accepted(rotations: list[keys.Rotation], evidence: ScenarioEvidence) -> 
 
 
 @when("the buckets are hardened")
-def harden(s3: Any) -> None:
-    for bucket in (STORAGE_BUCKET, BACKUP_BUCKET):
+def harden(s3: Any, buckets: Buckets) -> None:
+    for bucket in (buckets.storage, buckets.backup):
         encryption.harden_bucket(s3, bucket)
 
 
 @then("every bucket has default encryption and denies requests without TLS")
-def buckets_encrypted(s3: Any, evidence: ScenarioEvidence) -> None:
+def buckets_encrypted(s3: Any, evidence: ScenarioEvidence, buckets: Buckets) -> None:
     problems = [
-        p for b in (STORAGE_BUCKET, BACKUP_BUCKET) for p in encryption.bucket_problems(s3, b)
+        p for b in (buckets.storage, buckets.backup) for p in encryption.bucket_problems(s3, b)
     ]
     evidence.check("bucket encryption problems", len(problems), "==", 0, detail="; ".join(problems))
 
@@ -228,10 +228,15 @@ def plain_refused(drill_server: PostgresServer, evidence: ScenarioEvidence) -> N
 
 @when(parsers.parse("user {user_id:d} asks to be deleted"), target_fixture="deleted_user")
 def delete_user(
-    drill_server: PostgresServer, database: str, s3: Any, evidence: ScenarioEvidence, user_id: int
+    drill_server: PostgresServer,
+    database: str,
+    s3: Any,
+    evidence: ScenarioEvidence,
+    user_id: int,
+    buckets: Buckets,
 ) -> int:
     before = sum(gdpr.remaining_references(drill_server, database, user_id).values())
-    uploads = gdpr.delete_user(drill_server, database, s3, user_id)
+    uploads = gdpr.delete_user(drill_server, database, s3, buckets, user_id)
     evidence.measure("rows that referenced the user", before)
     evidence.measure("uploads removed", uploads)
     return user_id
@@ -253,18 +258,22 @@ def no_references(
 
 
 @then(parsers.parse("no upload of user {user_id:d} is left in file storage"))
-def no_uploads(s3: Any, evidence: ScenarioEvidence, user_id: int) -> None:
-    evidence.check("uploads left", len(gdpr.user_uploads(s3, user_id)), "==", 0)
+def no_uploads(s3: Any, evidence: ScenarioEvidence, user_id: int, buckets: Buckets) -> None:
+    evidence.check("uploads left", len(gdpr.user_uploads(s3, buckets, user_id)), "==", 0)
 
 
 @then("other users' data is untouched")
 def others_untouched(
-    drill_server: PostgresServer, database: str, s3: Any, evidence: ScenarioEvidence
+    drill_server: PostgresServer,
+    database: str,
+    s3: Any,
+    evidence: ScenarioEvidence,
+    buckets: Buckets,
 ) -> None:
     evidence.check(
         "rows of user 1", sum(gdpr.remaining_references(drill_server, database, 1).values()), ">", 0
     )
-    evidence.check("uploads of user 1", len(gdpr.user_uploads(s3, 1)), ">", 0)
+    evidence.check("uploads of user 1", len(gdpr.user_uploads(s3, buckets, 1)), ">", 0)
 
 
 @given(
@@ -272,14 +281,23 @@ def others_untouched(
     target_fixture="backup_ages",
 )
 def old_backups(
-    drill_server: PostgresServer, database: str, s3: Any, workdir: Path, a: int, b: int, c: int
+    drill_server: PostgresServer,
+    database: str,
+    s3: Any,
+    workdir: Path,
+    a: int,
+    b: int,
+    c: int,
+    buckets: Buckets,
 ) -> dict[int, str]:
     now, stored = datetime.now(UTC), {}
     for days in (a, b, c):
         folder = workdir / f"age-{days}"
         folder.mkdir()
         stored[days] = upload_backup(
-            s3, take_logical_backup(drill_server, database, folder, now - timedelta(days=days))
+            s3,
+            take_logical_backup(drill_server, database, folder, now - timedelta(days=days)),
+            buckets.backup,
         ).key
     return stored
 
@@ -287,9 +305,11 @@ def old_backups(
 @when(
     parsers.parse("the backup bucket keeps backups for {days:d} days and its lifecycle rule runs")
 )
-def lifecycle(s3: Any, evidence: ScenarioEvidence, guide: Guide, days: int) -> None:
-    gdpr.set_backup_retention(s3, days)
-    expired = gdpr.apply_lifecycle(s3, BACKUP_BUCKET, datetime.now(UTC))
+def lifecycle(
+    s3: Any, evidence: ScenarioEvidence, guide: Guide, days: int, buckets: Buckets
+) -> None:
+    gdpr.set_backup_retention(s3, buckets.backup, days)
+    expired = gdpr.apply_lifecycle(s3, buckets.backup, datetime.now(UTC))
     evidence.measure("backups expired", len(expired))
     evidence.note(
         "the guide states no retention period ('GDPR: Data retention and deletion procedures'); the drill uses 30 days"
@@ -298,11 +318,11 @@ def lifecycle(s3: Any, evidence: ScenarioEvidence, guide: Guide, days: int) -> N
 
 @then(parsers.parse("the backup from {days:d} days ago is gone"))
 def backup_gone(
-    s3: Any, backup_ages: dict[int, str], evidence: ScenarioEvidence, days: int
+    s3: Any, backup_ages: dict[int, str], evidence: ScenarioEvidence, days: int, buckets: Buckets
 ) -> None:
     evidence.check(
         f"backup from {days} days ago still listed",
-        int(backup_ages[days] in {b.key for b in list_backups(s3)}),
+        int(backup_ages[days] in {b.key for b in list_backups(s3, buckets.backup)}),
         "==",
         0,
     )
@@ -310,9 +330,14 @@ def backup_gone(
 
 @then(parsers.parse("the backups from {a:d} and {b:d} days ago remain"))
 def backups_remain(
-    s3: Any, backup_ages: dict[int, str], evidence: ScenarioEvidence, a: int, b: int
+    s3: Any,
+    backup_ages: dict[int, str],
+    evidence: ScenarioEvidence,
+    a: int,
+    b: int,
+    buckets: Buckets,
 ) -> None:
-    listed = {b.key for b in list_backups(s3)}
+    listed = {b.key for b in list_backups(s3, buckets.backup)}
     for days in (a, b):
         evidence.check(
             f"backup from {days} days ago listed", int(backup_ages[days] in listed), "==", 1

@@ -4,10 +4,15 @@
 page and the email provider. :meth:`SimulatedCloud.routes` lists (host, handler) pairs to mount
 on respx or an ``httpx.MockTransport``. Credentials are random per run and registered with
 :mod:`runbook_lib.redact`, so they cannot leak into an artifact.
+
+The cloud simulates one :class:`~runbook_lib.targets.Target`: by default the guide's own
+production names; for a live target (``--target staging``) it stands in for the target's
+endpoints, with the target's projects and the tokens the target's environment holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +28,12 @@ from runbook_lib.sim.http import FakeAPI
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
+from runbook_lib.targets import SIMULATED, Target
 
-PROJECT_REF = "napoleonaiprod01"
-VERCEL_PROJECT_ID = "prj_napoleonai"
-VERCEL_PROJECT_NAME = "napoleon-ai"
+# the simulated target's names, for tests of the fakes themselves
+PROJECT_REF = SIMULATED.supabase_project
+VERCEL_PROJECT_ID = SIMULATED.vercel_project
+VERCEL_PROJECT_NAME = SIMULATED.vercel_project_name
 STATUS_PAGE_ID = "np0l30n41"
 INCIDENTS_CHANNEL = "#incidents"
 
@@ -60,6 +67,18 @@ class Credentials:
         redact.register(*(getattr(creds, name) for name in creds.__dataclass_fields__))
         return creds
 
+    @classmethod
+    def for_target(cls, target: Target) -> Credentials:
+        """Random credentials, except those the target's environment holds (a live target's)."""
+        given = {
+            "supabase_access_token": target.credentials.get("SUPABASE_ACCESS_TOKEN"),
+            "vercel_token": target.credentials.get("VERCEL_TOKEN"),
+        }
+        redact.register(*(value for value in given.values() if value))
+        return dataclasses.replace(
+            cls.generate(), **{name: value for name, value in given.items() if value}
+        )
+
 
 @dataclass
 class FakeKeyProvider:
@@ -84,8 +103,9 @@ class FakeKeyProvider:
 
 @dataclass
 class SimulatedCloud:
-    credentials: Credentials = field(default_factory=Credentials.generate)
+    target: Target = SIMULATED
     clock: VirtualClock = field(default_factory=VirtualClock)
+    credentials: Credentials = field(init=False)
     supabase: SupabaseFake = field(init=False)
     vercel: VercelFake = field(init=False)
     slack: SlackWebhookFake = field(init=False)
@@ -95,13 +115,14 @@ class SimulatedCloud:
     openai: OpenAIFake = field(init=False)
 
     def __post_init__(self) -> None:
-        c = self.credentials
+        self.credentials = Credentials.for_target(self.target)
+        c, target = self.credentials, self.target
         self.supabase = SupabaseFake(self.clock)
         self.supabase.tokens.add(c.supabase_access_token)
-        self.supabase.add_project(PROJECT_REF)
+        self.supabase.add_project(target.supabase_project)
         self.vercel = VercelFake(self.clock)
         self.vercel.tokens.add(c.vercel_token)
-        self.vercel.add_project(VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME)
+        self.vercel.add_project(target.vercel_project, target.vercel_project_name)
         self.slack = SlackWebhookFake()
         self.slack.add_webhook(c.slack_webhook_path, INCIDENTS_CHANNEL)
         self.statuspage = StatusPageFake(STATUS_PAGE_ID, self.clock)
@@ -121,7 +142,7 @@ class SimulatedCloud:
         """The variables the guide's commands expect ({PROJECT_ID}, {SUPABASE_SERVICE_ROLE_KEY})."""
         c = self.credentials
         return {
-            "PROJECT_ID": PROJECT_REF,
+            "PROJECT_ID": self.target.supabase_project,
             "SUPABASE_SERVICE_ROLE_KEY": c.supabase_service_role_key,
             "SUPABASE_ACCESS_TOKEN": c.supabase_access_token,
             "VERCEL_TOKEN": c.vercel_token,
@@ -146,7 +167,7 @@ class SimulatedCloud:
         return {
             "SUPABASE_ACCESS_TOKEN": FakeKeyProvider(
                 self.supabase,
-                f"https://api.supabase.com/v1/projects/{PROJECT_REF}/database/backups",
+                f"https://api.supabase.com/v1/projects/{self.target.supabase_project}/database/backups",
                 "sbp_",
             ),
             "VERCEL_TOKEN": FakeKeyProvider(
