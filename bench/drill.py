@@ -1,4 +1,4 @@
-"""Suite-speed benchmark: the whole hermetic drill, as `runbook drill -n auto` runs it.
+"""Suite-speed benchmark: the whole hermetic drill, timed as `runbook drill -n auto` runs.
 
     python -m bench.drill [--repeat 3] [--workers auto] [--only FEATURE ...]
 
@@ -37,6 +37,13 @@ def _timed(argv: list[str]) -> float:
     return seconds
 
 
+def _runbook_drill(options: DrillOptions) -> list[str]:
+    """`runbook drill` exactly as a user types it (progress lines, summary, report files)."""
+    argv = [sys.executable, "-m", "runbook_lib.cli", "drill", f"--pg={options.pg}"]
+    argv += [f"--only={stem}" for stem in options.only]
+    return argv + ([f"--workers={options.workers}"] if options.workers else [])
+
+
 def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, object]:
     options = DrillOptions(only=only, pg="embedded", workers=workers)
     durations: dict[str, list[float]] = defaultdict(list)
@@ -55,8 +62,7 @@ def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, ob
         for index in range(repeat):
             report = Path(scratch) / f"run-{index}"
             report.mkdir()
-            argv = [sys.executable, "-m", "pytest", *pytest_args(options, report)]
-            walls.append(_timed(argv))
+            walls.append(_timed([*_runbook_drill(options), f"--report-dir={report}"]))
             print(f"run {index + 1}/{repeat}: {walls[-1]:.1f} s", file=sys.stderr)
             evidence = json.loads((report / "evidence.json").read_text(encoding="utf-8"))
             seen: Counter[str] = Counter()
