@@ -136,6 +136,20 @@ def test_the_workflow_runs_in_the_weekly_window() -> None:
     assert "workflow_dispatch" in workflow[True]
 
 
+def test_the_workflows_shell_steps_parse_and_pass_inputs_through_the_environment() -> None:
+    import subprocess
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "dr-drill.yml").read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+    assert steps
+    for step in steps:
+        script = step["run"].replace("${{", "").replace("}}", "")
+        parsed = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+        assert parsed.returncode == 0, (step.get("name"), parsed.stderr)
+        # inputs reach the shell as variables, never spliced into the script text
+        assert "inputs." not in step["run"], step.get("name")
+
+
 def test_coverage_lists_every_section_and_fails_below_the_floor(tmp_path: Path) -> None:
     from runbook_lib.coverage import coverage, covered_share
     from runbook_lib.guide import load_guide
