@@ -126,7 +126,7 @@ def _render_html(
     return environment.get_template("evidence.html.j2").render(
         run=evidence["run"],
         summary=evidence["summary"],
-        findings=evidence["findings"],
+        findings=_unique_findings(evidence["findings"]),
         overall=overall,
         overall_class="failed"
         if overall == "failed"

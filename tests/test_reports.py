@@ -56,6 +56,33 @@ def test_html_report_is_self_contained_and_says_what_was_simulated(tmp_path: Pat
         assert text in html, text
 
 
+def test_a_finding_seen_by_several_scenarios_is_one_row_naming_them(tmp_path: Path) -> None:
+    records = []
+    for name in ("First scenario", "Second scenario"):
+        record = ScenarioEvidence(feature="Backup", feature_file="f.feature", name=name)
+        record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
+        records.append(record)
+    run_dir = tmp_path / "reports" / "run"
+    write_evidence(run_dir, run_info("run"), records)
+    write_report(run_dir, {})
+    html = (run_dir / "evidence.html").read_text()
+    assert html.count("<code>GUIDE-X</code>") == 1
+    assert "seen in: First scenario; Second scenario" in html
+
+
+def test_live_and_rehearsed_targets_are_stated(tmp_path: Path) -> None:
+    import dataclasses
+
+    for mode, expected in (("live", "live systems</strong> of target"), ("simulated", "rehearsed")):
+        run_dir = tmp_path / mode
+        run = dataclasses.replace(run_info(mode), mode=mode, target="staging")
+        write_evidence(run_dir, run, [])
+        write_report(run_dir, {})
+        html = (run_dir / "evidence.html").read_text()
+        assert expected in html, mode
+        assert "<strong>staging</strong>" in html or "Target staging" in html
+
+
 def test_game_day_runs_are_marked(tmp_path: Path) -> None:
     html = (_run(tmp_path, "failed", "supabase-outage") / "evidence.html").read_text()
     assert "Game day" in html
