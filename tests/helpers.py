@@ -1,8 +1,10 @@
-"""Helpers shared by the tests that prove no PostgreSQL cluster is left behind."""
+"""Helpers shared by the tests: running the CLI, leftover clusters, run metadata."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -45,4 +47,27 @@ def run_info(run_id: str = "run", game_day_fault: str | None = None) -> RunInfo:
         game_day_fault,
         {"runbook-lib": "0.1.0"},
         "Linux",
+    )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_environ() -> dict[str, str]:
+    """This environment without pytest's own variables, for a child drill or CLI run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
+def runbook(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`runbook ARGS` in a child process from the repository root; ``env`` adds variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_lib.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+        env={**child_environ(), **(env or {})},
     )

@@ -1,4 +1,4 @@
-"""The restore benchmark runs end to end (tiny sizes; speed is reported, never asserted)."""
+"""The benchmarks run end to end (tiny sizes; speed is reported, never asserted)."""
 
 from __future__ import annotations
 
@@ -10,27 +10,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_restore_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
-    output = tmp_path / "restore.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.restore",
-            "--size-mb",
-            "40",
-            "--predict-from-mb",
-            "16",
-            "--repeat",
-            "1",
-            "--output",
-            str(output),
-        ],
+def bench(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+    )
+
+
+def test_restore_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
+    output = tmp_path / "restore.json"
+    done = bench(
+        "restore",
+        "--size-mb",
+        "40",
+        "--predict-from-mb",
+        "16",
+        "--repeat",
+        "1",
+        "--output",
+        str(output),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())
@@ -46,28 +48,14 @@ def test_restore_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
 
 
 def test_benchmark_rejects_bad_arguments() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.restore", "--repeat", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = bench("restore", "--repeat", "0")
     assert done.returncode == 2
     assert "must be positive" in done.stderr
 
 
 def test_alerting_benchmark_runs(tmp_path: Path) -> None:
     output = tmp_path / "alerting.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.alerting", "--days", "1", "--output", str(output)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = bench("alerting", "--days", "1", "--output", str(output))
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())
     assert result["samples_per_series"] == 1441
@@ -77,25 +65,16 @@ def test_alerting_benchmark_runs(tmp_path: Path) -> None:
 
 def test_drill_speed_benchmark_runs_and_reports_its_baseline(tmp_path: Path) -> None:
     output = tmp_path / "drill.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.drill",
-            "--repeat",
-            "1",
-            "--workers",
-            "0",
-            "--only",
-            "post_incident_review",
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    done = bench(
+        "drill",
+        "--repeat",
+        "1",
+        "--workers",
+        "0",
+        "--only",
+        "post_incident_review",
+        "--output",
+        str(output),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())

@@ -12,20 +12,10 @@ import time
 from pathlib import Path
 
 from tests.helpers import all_clusters, leftover_clusters
+from tests.helpers import runbook as _runbook
 
 ROOT = Path(__file__).resolve().parent.parent
 _clusters = leftover_clusters
-
-
-def _runbook(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 def test_drill_writes_evidence_and_masks_secrets(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 
 from runbook_lib.errors import GuideError
 from runbook_lib.guide import DEFAULT_GUIDE, load_guide, parse_guide
+from tests.helpers import runbook as _runbook
 
 GUIDE_TEXT = DEFAULT_GUIDE.read_text(encoding="utf-8")
 
@@ -209,16 +208,6 @@ def test_any_mutation_parses_or_fails_with_a_guide_error(deleted: list[int], ins
         message = "mutated.md: parsed"
         assert guide.recovery_objectives
     assert message.startswith("mutated.md")
-
-
-def _runbook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_cli_rejects_a_broken_guide_with_one_line_and_exit_2(tmp_path: Path) -> None:

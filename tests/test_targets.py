@@ -17,6 +17,8 @@ from runbook_lib.postgres import embedded_cluster
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.sim.s3 import MotoServer
 from runbook_lib.targets import SIMULATED, TARGETS, load_target
+from tests.helpers import child_environ
+from tests.helpers import runbook as _runbook
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_SYNC = "aws s3 sync s3://napoleon-ai-storage s3://napoleon-ai-backup/$(date +%Y%m%d)"
@@ -145,7 +147,7 @@ def _drill(evidence_dir: Path, env: dict[str, str], *args: str) -> subprocess.Co
         timeout=300,
         check=False,
         cwd=ROOT,
-        env={**_environ(), **env},
+        env={**child_environ(), **env},
     )
 
 
@@ -244,43 +246,19 @@ def test_a_live_run_reaches_the_targets_own_endpoints_and_runs_only_live_scenari
     _secrets_absent(tmp_path / "run")
 
 
-def test_a_drill_refuses_a_target_that_points_at_production(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "drill", "--target", "staging"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-        env={
-            **_environ(),
-            **STAGING_ENV,
-            "RUNBOOK_STAGING_PG_DSN": "postgresql://postgres:pw@db.supabase.co:5432/napoleon_ai",
-        },
+def test_a_drill_refuses_a_target_that_points_at_production() -> None:
+    production_dsn = "postgresql://postgres:pw@db.supabase.co:5432/napoleon_ai"
+    done = _runbook(
+        "drill",
+        "--target",
+        "staging",
+        env={**STAGING_ENV, "RUNBOOK_STAGING_PG_DSN": production_dsn},
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "runbook: target 'staging' points at production (postgres_host=db.supabase.co); "
         "refusing to drill it without --allow-production"
     ]
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-
-
-def _runbook(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-        env={**_environ(), **(env or {})},
-    )
 
 
 def test_options_that_only_make_sense_together_are_refused_in_one_line() -> None:
