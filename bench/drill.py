@@ -41,7 +41,7 @@ def _runbook_drill(options: DrillOptions) -> list[str]:
     """`runbook drill` exactly as a user types it (progress lines, summary, report files)."""
     argv = [sys.executable, "-m", "runbook_lib.cli", "drill", f"--pg={options.pg}"]
     argv += [f"--only={stem}" for stem in options.only]
-    return argv + ([f"--workers={options.workers}"] if options.workers else [])
+    return [*argv, f"--workers={options.workers or 0}"]
 
 
 def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, object]:

@@ -56,9 +56,13 @@ def drill(
         typer.Option("--report-dir", help="Write reports here instead of reports/<run-id>."),
     ] = None,
     workers: Annotated[
-        str | None,
-        typer.Option("-n", "--workers", help="Parallel workers (pytest-xdist), e.g. auto."),
-    ] = None,
+        str,
+        typer.Option(
+            "-n",
+            "--workers",
+            help="Parallel workers (pytest-xdist): auto (one per core), a number, or 0 for serial.",
+        ),
+    ] = "auto",
     fault: Annotated[
         str | None,
         typer.Option(

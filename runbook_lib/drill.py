@@ -68,7 +68,11 @@ def pytest_args(options: DrillOptions, report_dir: Path) -> list[str]:
     if options.guide:
         args.append(f"--guide={options.guide}")
     args += [f"--only={stem.removesuffix('.feature')}" for stem in options.only]
-    if options.workers:
+    if options.workers not in (None, "auto") and not options.workers.isdigit():
+        raise ConfigurationError(
+            f"--workers {options.workers!r}: give auto, a number of workers, or 0 for serial"
+        )
+    if options.workers and options.workers != "0":
         # worksteal: idle workers take queued scenarios from busy ones (durations vary 0.01-8 s)
         args += [f"--numprocesses={options.workers}", "--dist=worksteal"]
     if options.fault:

@@ -31,19 +31,30 @@ def scenario_template(item: pytest.Item) -> ScenarioTemplate | None:
         return None
 
 
-_LABELS = pytest.StashKey[dict[str, str]]()
+_TOTAL = pytest.StashKey[int]()
+_DONE = pytest.StashKey[int]()
 _WORDS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    labels = config.stash.setdefault(_LABELS, {})
-    for number, item in enumerate(items, 1):
-        template = scenario_template(item)
-        name = (
-            f"{Path(template.feature.filename).stem} > {template.name}" if template else item.name
-        )
-        labels[item.nodeid] = f"[{number:>3}/{len(items)}] {name}"
+    config.stash[_TOTAL] = len(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """Under xdist the controller collects nothing itself: the workers say how many there are."""
+    if _PROGRESS_CONFIG:
+        _PROGRESS_CONFIG[0].stash[_TOTAL] = len(ids)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Name the scenario on the item's reports, so an xdist controller can print it too."""
+    template = scenario_template(item)
+    if template is not None:
+        stem = Path(template.feature.filename).stem
+        item.user_properties.append(("scenario", f"{stem} > {template.name}"))
 
 
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
@@ -55,14 +66,16 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if _is_final(report):
-        word = "GAP " if _is_gap(report) else _WORDS.get(report.outcome, report.outcome)
-        label = (
-            _PROGRESS_CONFIG[0].stash.get(_LABELS, {}).get(report.nodeid, report.nodeid)
-            if _PROGRESS_CONFIG
-            else report.nodeid
-        )
-        print(f"{label}  {word}  {report.duration:.1f}s", flush=True)
+    if not _is_final(report) or not _PROGRESS_CONFIG:
+        return
+    stash = _PROGRESS_CONFIG[0].stash
+    stash[_DONE] = stash.get(_DONE, 0) + 1
+    word = "GAP " if _is_gap(report) else _WORDS.get(report.outcome, report.outcome)
+    name = dict(report.user_properties).get("scenario", report.nodeid)
+    print(
+        f"[{stash[_DONE]:>3}/{stash.get(_TOTAL, 0)}] {name}  {word}  {report.duration:.1f}s",
+        flush=True,
+    )
 
 
 def _is_final(report: pytest.TestReport) -> bool:

@@ -97,3 +97,11 @@ def test_doctor_reports_and_exits_zero_here() -> None:
     assert done.returncode == 0, done.stdout
     assert "PostgreSQL binaries" in done.stdout
     assert "the default drill can run here" in done.stdout
+
+
+def test_a_bad_worker_count_is_one_line_and_exit_2() -> None:
+    done = _runbook("drill", "-n", "lots")
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        "runbook: --workers 'lots': give auto, a number of workers, or 0 for serial",
+    )
