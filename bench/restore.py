@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -106,7 +107,9 @@ def copy_rate(server: PostgresServer, database: str) -> float:
 def run(size_mb: float, predict_from_mb: float, repeat: int, jobs: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
     # autovacuum off: its background work after one restore would land on the next one's clock
-    with embedded_cluster({"autovacuum": "off"}) as server:
+    # on the disk, not the RAM disk drills use: throughput figures must include disk I/O
+    disk = Path(os.environ.get("RUNBOOK_PG_TMPDIR") or tempfile.gettempdir())
+    with embedded_cluster({"autovacuum": "off"}, parent=disk) as server:
         progress(f"seeding {predict_from_mb:g} MB and {size_mb:g} MB databases")
         small_bytes = seed(server, "bench_small", predict_from_mb)
         big_bytes = seed(server, "bench_big", size_mb)

@@ -305,11 +305,13 @@ def embedded_cluster(
     settings: dict[str, str] | None = None,
     hba: str | None = None,
     files: dict[str, bytes] | None = None,
+    parent: Path | None = None,
 ) -> Iterator[PostgresServer]:
-    """A throwaway cluster on 127.0.0.1; removed with its temp dir when the block ends."""
+    """A throwaway cluster on 127.0.0.1, its temp dir in ``parent`` (default:
+    :func:`cluster_parent`); removed with the temp dir when the block ends."""
     bindir = find_bindir()
     reap_orphans()
-    root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=cluster_parent()))
+    root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=parent or cluster_parent()))
     (root / _OWNER_FILE).write_text(str(os.getpid()))
     datadir, password = root / "data", secrets.token_urlsafe(18)
     redact.register(password)
