@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from runbook_lib import shell
-from runbook_lib.alerting import engine
-from runbook_lib.alerting.promql import Series
-from runbook_lib.alerting.rules import FIRING
+from runbook_lib.monitoring import engine
+from runbook_lib.monitoring.promql import Series
+from runbook_lib.monitoring.rules import FIRING
+from runbook_lib.paths import DEFAULT_CONFIG_DIR, RULE_FILE_NAME
+from runbook_lib.world import shell
 
 GAUGES = {
     "avg_response_time_ms": (300, 700),
@@ -85,9 +86,9 @@ def promtool_seconds(data: dict[str, np.ndarray], days: int) -> float | None:
     if shutil.which("promtool") is None:
         return None
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-promtool-"))
-    shutil.copyfile(engine.RULE_FILE, work / engine.RULE_FILE.name)
+    shutil.copyfile(DEFAULT_CONFIG_DIR.rule_file, work / RULE_FILE_NAME)
     document = {
-        "rule_files": [engine.RULE_FILE.name],
+        "rule_files": [RULE_FILE_NAME],
         "evaluation_interval": "1m",
         "tests": [
             {

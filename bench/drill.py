@@ -22,14 +22,16 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from runbook_lib.drill import ROOT, DrillOptions, pytest_args
+from runbook_lib.drill.options import DrillOptions
+from runbook_lib.drill.runner import pytest_argv
+from runbook_lib.paths import default_reports
 
 TARGET_SECONDS = 60.0
 
 
 def _timed(argv: list[str]) -> float:
     started = time.monotonic()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
@@ -39,23 +41,22 @@ def _timed(argv: list[str]) -> float:
 
 def _runbook_drill(options: DrillOptions) -> list[str]:
     """`runbook drill` exactly as a user types it (progress lines, summary, report files)."""
-    argv = [sys.executable, "-m", "runbook_lib.cli", "drill", f"--pg={options.pg}"]
+    argv = [sys.executable, "-m", "runbook_lib.drill.cli", "drill", f"--pg={options.pg}"]
     argv += [f"--only={stem}" for stem in options.only]
     return [*argv, f"--workers={options.workers or 0}"]
 
 
 def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, object]:
-    options = DrillOptions(only=only, pg="embedded", workers=workers)
+    options = DrillOptions(only=only, pg="embedded", workers=workers or "0")
     durations: dict[str, list[float]] = defaultdict(list)
     walls = []
     with tempfile.TemporaryDirectory(prefix="bench-drill-") as scratch:
         (Path(scratch) / "collect").mkdir()
         baseline = _timed(
             [
-                sys.executable,
-                "-m",
-                "pytest",
-                *pytest_args(DrillOptions(only=only), Path(scratch) / "collect"),
+                *pytest_argv(
+                    DrillOptions(only=only, workers="0", evidence_dir=Path(scratch) / "collect")
+                ),
                 "--collect-only",
             ]
         )
@@ -94,7 +95,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", default="auto", help="pytest-xdist workers; 0 for serial")
     parser.add_argument("--only", action="append", default=[], help="feature file stem(s)")
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "bench" / "drill.json")
+    parser.add_argument("--output", type=Path, default=default_reports() / "bench" / "drill.json")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

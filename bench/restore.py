@@ -7,7 +7,7 @@ measures, alternating the order each round and starting each restore from a chec
 server, so that machine noise hits both sides alike (medians of ``--repeat``):
 
 - raw ``pg_restore -j N`` of the dump (the baseline),
-- the drill's restore step (``runbook_lib.restore.restore_dump``, same dump, same jobs),
+- the drill's restore step (``runbook_lib.procedures.backup_recovery.restore.restore_dump``, same dump, same jobs),
 - the drill's verification step (fingerprint + comparison + pg_amcheck) of the restored copy,
 - a single-stream binary COPY of the largest table (the physical limit per core).
 
@@ -29,11 +29,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import dataset, objectives, shell, verify
-from runbook_lib.backup import take_logical_backup
 from runbook_lib.errors import RunbookError
-from runbook_lib.postgres import PostgresServer, embedded_cluster
-from runbook_lib.restore import default_jobs, restore_dump
+from runbook_lib.procedures import recovery_objectives as objectives
+from runbook_lib.procedures.backup_recovery import verify
+from runbook_lib.procedures.backup_recovery.backup import take_logical_backup
+from runbook_lib.procedures.backup_recovery.restore import default_jobs, restore_dump
+from runbook_lib.world import dataset, shell
+from runbook_lib.world.postgres import PostgresServer, embedded_cluster
 
 
 def seed(server: PostgresServer, name: str, megabytes: float) -> int:

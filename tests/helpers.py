@@ -8,8 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runbook_lib.evidence import RunInfo
-from runbook_lib.postgres import cluster_parent, pid_alive
+from runbook_lib.evidence.records import RunInfo
+from runbook_lib.world.postgres import cluster_parent, pid_alive
 
 
 def all_clusters() -> set[Path]:
@@ -31,7 +31,11 @@ def leftover_clusters() -> set[Path]:
     return found
 
 
-def run_info(run_id: str = "run", game_day_fault: str | None = None) -> RunInfo:
+def run_info(
+    run_id: str = "run",
+    game_day_fault: str | None = None,
+    guide_sections: dict[str, str] | None = None,
+) -> RunInfo:
     """Run metadata for tests that write evidence without running a drill."""
     return RunInfo(
         run_id,
@@ -47,6 +51,7 @@ def run_info(run_id: str = "run", game_day_fault: str | None = None) -> RunInfo:
         game_day_fault,
         {"runbook-lib": "0.1.0"},
         "Linux",
+        guide_sections=guide_sections or {},
     )
 
 
@@ -63,7 +68,7 @@ def runbook(
 ) -> subprocess.CompletedProcess[str]:
     """`runbook ARGS` in a child process from the repository root; ``env`` adds variables."""
     return subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", *args],
+        [sys.executable, "-m", "runbook_lib.drill.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

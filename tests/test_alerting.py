@@ -11,12 +11,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runbook_lib.alerting import engine, promtool
-from runbook_lib.alerting.catalog import render
-from runbook_lib.alerting.promql import Evaluator, Series, parse
-from runbook_lib.alerting.rules import FIRING, PENDING, alert_states, load_rules
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.guide import load_guide
+from runbook_lib.guide.model import load_guide
+from runbook_lib.monitoring import engine, promtool
+from runbook_lib.monitoring.catalog import render
+from runbook_lib.monitoring.promql import Evaluator, Series, parse
+from runbook_lib.monitoring.rules import FIRING, PENDING, alert_states, load_rules
+from runbook_lib.paths import DEFAULT_CONFIG_DIR
 
 GUIDE = load_guide()
 RULES = engine.default_rules()
@@ -56,16 +57,16 @@ def test_a_rule_file_with_unknown_fields_or_bad_expr_is_refused(tmp_path: Path) 
 
 
 def test_the_committed_rule_file_is_generated_from_the_guide() -> None:
-    assert engine.RULE_FILE.read_text() == render(GUIDE)
+    assert DEFAULT_CONFIG_DIR.rule_file.read_text() == render(GUIDE)
 
 
 def test_a_changed_guide_threshold_changes_the_rule() -> None:
-    from runbook_lib.guide import parse_guide
+    from runbook_lib.guide.model import parse_guide
 
     text = GUIDE.path and Path(GUIDE.path).read_text().replace("< 500ms average", "< 400ms average")
     changed = render(parse_guide(text))
     assert "avg_response_time_ms >= 400" in changed
-    assert changed != engine.RULE_FILE.read_text()
+    assert changed != DEFAULT_CONFIG_DIR.rule_file.read_text()
 
 
 def _timeline(values: list[float], rule=RESPONSE):  # type: ignore[no-untyped-def]

@@ -8,10 +8,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from runbook_lib import deploy
 from runbook_lib.errors import ProcedureFailed
+from runbook_lib.procedures.deployment import deploy
+from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.sim.cloud import VERCEL_PROJECT_ID, VERCEL_PROJECT_NAME, SimulatedCloud
-from runbook_lib.vercel import VercelClient
 
 
 class DeploymentMachine(RuleBasedStateMachine):

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.drift import find_drift
-from runbook_lib.guide import DEFAULT_GUIDE, load_guide, parse_guide
+from runbook_lib.guide.drift import find_drift
+from runbook_lib.guide.model import DEFAULT_GUIDE, load_guide, parse_guide
+from runbook_lib.paths import DEFAULT_FEATURES, SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = ROOT / "features"
+FEATURES = DEFAULT_FEATURES
 TEXT = DEFAULT_GUIDE.read_text(encoding="utf-8")
 
 
@@ -68,7 +69,7 @@ def _run_features(guide: Path, *stems: str) -> subprocess.CompletedProcess[str]:
             sys.executable,
             "-m",
             "pytest",
-            str(ROOT / "tests" / "drills"),
+            str(SCENARIOS),
             "-q",
             "-p",
             "no:randomly",

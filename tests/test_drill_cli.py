@@ -65,7 +65,7 @@ def test_ctrl_c_during_a_drill_stops_cleanly(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "runbook_lib.cli",
+            "runbook_lib.drill.cli",
             "drill",
             "--only",
             "drill_environment",

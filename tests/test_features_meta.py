@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from runbook_lib.findings import CATALOGUE
-from runbook_lib.guide import load_guide
+from runbook_lib.evidence.findings import CATALOGUE
+from runbook_lib.guide.model import load_guide
+from runbook_lib.paths import DEFAULT_FEATURES
 
-FEATURES = sorted((Path(__file__).resolve().parent.parent / "features").glob("*.feature"))
+FEATURES = sorted(DEFAULT_FEATURES.glob("*.feature"))
 ANCHORS = {s.anchor for s in load_guide().sections}
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runbook_lib.errors import GuideError
-from runbook_lib.guide import DEFAULT_GUIDE, load_guide, parse_guide
+from runbook_lib.guide.model import DEFAULT_GUIDE, load_guide, parse_guide
 from tests.helpers import runbook as _runbook
 
 GUIDE_TEXT = DEFAULT_GUIDE.read_text(encoding="utf-8")

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from runbook_lib.clock import VirtualClock
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.guide import load_guide
-from runbook_lib.incidents import FACTS, Escalation, classify
-from runbook_lib.maintenance import Schedule
+from runbook_lib.guide.model import load_guide
+from runbook_lib.procedures.incident_response.incidents import FACTS, Escalation, classify
+from runbook_lib.procedures.maintenance_windows import Schedule
+from runbook_lib.world.clock import VirtualClock
 
 GUIDE = load_guide()
 LEVELS = [s.level for s in GUIDE.severity_levels]

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
-from runbook_lib.postgres import (
+from runbook_lib.world.postgres import (
     docker_available,
     dsn_server,
     embedded_cluster,
@@ -78,7 +78,7 @@ def test_ctrl_c_of_a_drill_leaves_no_server_or_temp_dir(tmp_path: Path) -> None:
     script.write_text(
         textwrap.dedent("""
         import sys, time
-        from runbook_lib.postgres import embedded_cluster
+        from runbook_lib.world.postgres import embedded_cluster
         with embedded_cluster() as server:
             print(server.extras["datadir"], flush=True)
             time.sleep(120)
@@ -159,7 +159,7 @@ def test_container_backend_when_docker_answers() -> None:
 
 
 def test_container_backend_without_docker_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("runbook_lib.postgres.docker_available", lambda: False)
+    monkeypatch.setattr("runbook_lib.world.postgres.docker_available", lambda: False)
     with pytest.raises(EnvironmentMissing, match="Docker daemon"), open_server("container"):
         pass
     assert resolve_backend("auto") == "embedded"
@@ -167,7 +167,7 @@ def test_container_backend_without_docker_says_so(monkeypatch: pytest.MonkeyPatc
 
 def test_no_binaries_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("runbook_lib.postgres.Path.glob", lambda self, pattern: iter(()))
-    monkeypatch.setattr("runbook_lib.postgres.Path.exists", lambda self: False)
+    monkeypatch.setattr("runbook_lib.world.postgres.Path.glob", lambda self, pattern: iter(()))
+    monkeypatch.setattr("runbook_lib.world.postgres.Path.exists", lambda self: False)
     with pytest.raises(EnvironmentMissing, match="apt-get install postgresql"), embedded_cluster():
         pass

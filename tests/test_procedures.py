@@ -6,21 +6,22 @@ import httpx
 import pytest
 import respx
 
-from runbook_lib.api import ApiClient
-from runbook_lib.backup import parse_curl
-from runbook_lib.clock import VirtualClock
 from runbook_lib.errors import (
     AuthenticationFailed,
     ConfigurationError,
     ProcedureFailed,
     ServiceError,
 )
-from runbook_lib.guide import load_guide, schedule_interval
-from runbook_lib.objectives import parse_size, predict_restore
-from runbook_lib.postgres import PostgresServer
-from runbook_lib.restore import MappedCommand, map_connection
-from runbook_lib.storage import ObjectInfo, compare_copies
-from runbook_lib.verify import Fingerprint, TableFingerprint, differences
+from runbook_lib.guide.model import load_guide, schedule_interval
+from runbook_lib.paths import DEFAULT_CONFIG_DIR
+from runbook_lib.procedures.backup_recovery.backup import parse_curl
+from runbook_lib.procedures.backup_recovery.restore import MappedCommand, map_connection
+from runbook_lib.procedures.backup_recovery.storage import ObjectInfo, compare_copies
+from runbook_lib.procedures.backup_recovery.verify import Fingerprint, TableFingerprint, differences
+from runbook_lib.procedures.recovery_objectives import parse_size, predict_restore
+from runbook_lib.world.clock import VirtualClock
+from runbook_lib.world.http import ApiClient
+from runbook_lib.world.postgres import PostgresServer
 
 GUIDE = load_guide()
 SERVER = PostgresServer(
@@ -197,7 +198,7 @@ def test_api_client_survives_one_failure_and_fails_fast_on_401() -> None:
 
 
 def test_luhn_and_card_columns() -> None:
-    from runbook_lib.compliance import card_data_columns, luhn_valid
+    from runbook_lib.procedures.security.compliance import card_data_columns, luhn_valid
 
     assert luhn_valid("4111111111111111")
     assert not luhn_valid("4111111111111112")
@@ -210,10 +211,10 @@ def test_luhn_and_card_columns() -> None:
 def test_key_inventory_and_rotation_period(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 
-    from runbook_lib.keys import load_inventory, rotation_days, stale_keys
+    from runbook_lib.procedures.security.keys import load_inventory, rotation_days, stale_keys
 
     assert rotation_days(GUIDE) == 92
-    inventory = load_inventory()
+    inventory = load_inventory(DEFAULT_CONFIG_DIR.key_inventory)
     assert stale_keys(inventory, date(2026, 11, 25), 92) == [
         "STRIPE_SECRET_KEY (stripe, owner billing-team) is 176 days old"
     ]
@@ -224,7 +225,7 @@ def test_key_inventory_and_rotation_period(tmp_path) -> None:  # type: ignore[no
 
 
 def test_working_equivalent_renames_pre_13_columns() -> None:
-    from runbook_lib.performance import working_equivalent
+    from runbook_lib.procedures.performance_optimization import working_equivalent
 
     sql = GUIDE.optimization_sql[0].text
     assert "mean_exec_time" in working_equivalent(sql)

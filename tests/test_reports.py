@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runbook_lib.drill.gameday import CATALOGUE, fault, verdict
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.evidence import ScenarioEvidence, write_evidence
-from runbook_lib.gameday import CATALOGUE, fault, verdict
-from runbook_lib.report import verify_manifest, write_report
+from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
+from runbook_lib.evidence.report import verify_manifest, write_report
+from runbook_lib.paths import DEFAULT_FEATURES
 from tests.helpers import run_info
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +32,9 @@ def _run(tmp_path: Path, status: str = "passed", fault_name: str | None = None) 
     )
     record.measure("database recovery time (measured)", 4.2, "s", "<=", 900)
     record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
-    run = run_info(run_dir.name, fault_name)
+    run = run_info(run_dir.name, fault_name, {"backup--recovery": "Backup & Recovery"})
     write_evidence(run_dir, run, [record])
-    write_report(run_dir, {"backup--recovery": "Backup & Recovery"})
+    write_report(run_dir)
     return run_dir
 
 
@@ -64,7 +65,7 @@ def test_a_finding_seen_by_several_scenarios_is_one_row_naming_them(tmp_path: Pa
         records.append(record)
     run_dir = tmp_path / "reports" / "run"
     write_evidence(run_dir, run_info("run"), records)
-    write_report(run_dir, {})
+    write_report(run_dir)
     html = (run_dir / "evidence.html").read_text()
     assert html.count("<code>GUIDE-X</code>") == 1
     assert "seen in: First scenario; Second scenario" in html
@@ -77,7 +78,7 @@ def test_live_and_rehearsed_targets_are_stated(tmp_path: Path) -> None:
         run_dir = tmp_path / mode
         run = dataclasses.replace(run_info(mode), mode=mode, target="staging")
         write_evidence(run_dir, run, [])
-        write_report(run_dir, {})
+        write_report(run_dir)
         html = (run_dir / "evidence.html").read_text()
         assert expected in html, mode
         assert "<strong>staging</strong>" in html or "Target staging" in html
@@ -113,7 +114,7 @@ def test_history_keeps_one_line_per_run(tmp_path: Path) -> None:
 def test_cli_verify_evidence_and_report(tmp_path: Path) -> None:
     run_dir = _run(tmp_path)
     ok = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "verify-evidence", str(run_dir)],
+        [sys.executable, "-m", "runbook_lib.drill.cli", "verify-evidence", str(run_dir)],
         capture_output=True,
         text=True,
         check=False,
@@ -121,7 +122,7 @@ def test_cli_verify_evidence_and_report(tmp_path: Path) -> None:
     assert ok.returncode == 0
     (run_dir / "junit.xml").write_text("<tampered/>")
     bad = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "verify-evidence", str(run_dir)],
+        [sys.executable, "-m", "runbook_lib.drill.cli", "verify-evidence", str(run_dir)],
         capture_output=True,
         text=True,
         check=False,
@@ -129,7 +130,7 @@ def test_cli_verify_evidence_and_report(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "junit.xml: not in the manifest" in bad.stderr
     missing = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "report", str(tmp_path)],
+        [sys.executable, "-m", "runbook_lib.drill.cli", "report", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,
@@ -154,7 +155,7 @@ def test_game_day_catalogue() -> None:
 def test_the_workflow_runs_in_the_weekly_window() -> None:
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "dr-drill.yml").read_text())
     cron = workflow[True]["schedule"][0]["cron"]  # YAML 1.1 reads the key "on" as True
-    from runbook_lib.guide import load_guide
+    from runbook_lib.guide.model import load_guide
 
     weekly = load_guide().maintenance_windows[0]
     _minute, hour, _, _, weekday = cron.split()
@@ -178,20 +179,20 @@ def test_the_workflows_shell_steps_parse_and_pass_inputs_through_the_environment
 
 
 def test_coverage_lists_every_section_and_fails_below_the_floor(tmp_path: Path) -> None:
-    from runbook_lib.coverage import coverage, covered_share
-    from runbook_lib.guide import load_guide
+    from runbook_lib.guide.coverage import coverage, covered_share
+    from runbook_lib.guide.model import load_guide
 
     guide = load_guide()
-    rows = coverage(guide, ROOT / "features")
+    rows = coverage(guide, DEFAULT_FEATURES)
     assert len(rows) == len(guide.sections)
     assert covered_share(rows) == 1.0
     assert {r.anchor for r in rows if r.reason} >= {"dashboard-urls", "application-optimization"}
-    (tmp_path / "guide.feature").write_text((ROOT / "features" / "guide.feature").read_text())
+    (tmp_path / "guide.feature").write_text((DEFAULT_FEATURES / "guide.feature").read_text())
     partial = coverage(guide, tmp_path)
     assert covered_share(partial) < 1.0
     assert "UNCOVERED" in {r.status for r in partial}
     done = subprocess.run(
-        [sys.executable, "-m", "runbook_lib.cli", "coverage", "--features", str(tmp_path)],
+        [sys.executable, "-m", "runbook_lib.drill.cli", "coverage", "--features", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

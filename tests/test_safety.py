@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import redact
 from runbook_lib.errors import FindingConfirmed, HermeticViolation, ThresholdBreached
-from runbook_lib.evidence import ScenarioEvidence, write_evidence
-from runbook_lib.hermetic import hermetic, is_loopback
+from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
+from runbook_lib.world import redact
+from runbook_lib.world.hermetic import hermetic, is_loopback
 from tests.helpers import run_info
 
 

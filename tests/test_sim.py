@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from runbook_lib.clock import VirtualClock
 from runbook_lib.sim.cloud import PROJECT_REF, STATUS_PAGE_ID, VERCEL_PROJECT_ID, SimulatedCloud
+from runbook_lib.world.clock import VirtualClock
 
 
 @pytest.fixture

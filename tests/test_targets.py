@@ -4,6 +4,7 @@ guarded against production at load time and again for every command the drill ru
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,14 +14,17 @@ import httpx
 import pytest
 
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.postgres import embedded_cluster
+from runbook_lib.paths import DEFAULT_CONFIG_DIR, SCENARIOS
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.sim.s3 import MotoServer
-from runbook_lib.targets import SIMULATED, TARGETS, load_target
+from runbook_lib.world.postgres import embedded_cluster
+from runbook_lib.world.targets import SIMULATED, load_target
+
 from tests.helpers import child_environ
 from tests.helpers import runbook as _runbook
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGETS = DEFAULT_CONFIG_DIR.targets
 GUIDE_SYNC = "aws s3 sync s3://napoleon-ai-storage s3://napoleon-ai-backup/$(date +%Y%m%d)"
 STAGING_ENV = {
     "RUNBOOK_STAGING_PG_DSN": "postgresql://drill:pw@staging-db.internal:5432/napoleon_staging",
@@ -34,7 +38,7 @@ FULL_TARGET = (
 
 
 def test_staging_target_loads_its_names_dsn_and_tokens_from_the_environment() -> None:
-    target = load_target("staging", environ=STAGING_ENV)
+    target = load_target("staging", TARGETS, environ=STAGING_ENV)
     assert target.live
     assert target.supabase_project == "napoleonaistaging"
     assert target.buckets.storage == "napoleon-ai-staging-storage"
@@ -47,7 +51,7 @@ def test_staging_target_loads_its_names_dsn_and_tokens_from_the_environment() ->
 
 
 def test_unset_variables_are_named_before_a_drill_starts() -> None:
-    target = load_target("staging", environ={})
+    target = load_target("staging", TARGETS, environ={})
     with pytest.raises(ConfigurationError, match="needs RUNBOOK_STAGING_PG_DSN, SUPABASE_STAGING"):
         target.require_environment()
 
@@ -58,6 +62,7 @@ def test_a_target_whose_database_is_production_is_refused() -> None:
     ):
         load_target(
             "staging",
+            TARGETS,
             environ={
                 "RUNBOOK_STAGING_PG_DSN": "postgresql://postgres:pw@db.supabase.co:5432/napoleon_ai"
             },
@@ -71,28 +76,28 @@ def test_production_identifiers_need_the_explicit_override(tmp_path: Path) -> No
         + FULL_TARGET.format(storage="napoleon-ai-storage")
     )
     with pytest.raises(ConfigurationError, match="storage_bucket=napoleon-ai-storage"):
-        load_target("oops", path=config, environ={})
-    assert load_target("oops", path=config, environ={}, allow_production=True).name == "oops"
+        load_target("oops", config, environ={})
+    assert load_target("oops", config, environ={}, allow_production=True).name == "oops"
 
 
 def test_a_target_must_name_every_identifier(tmp_path: Path) -> None:
     config = tmp_path / "targets.yml"
     config.write_text("targets:\n  half:\n    storage_bucket: s\n")
     with pytest.raises(ConfigurationError, match="does not name backup_bucket, supabase_project"):
-        load_target("half", path=config, environ={})
+        load_target("half", config, environ={})
 
 
 def test_unknown_target_and_bad_file_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="no target 'prod'"):
-        load_target("prod", environ={})
+        load_target("prod", TARGETS, environ={})
     bad = tmp_path / "targets.yml"
     bad.write_text("just: text\n")
     with pytest.raises(ConfigurationError, match="expected 'production_identifiers:'"):
-        load_target("staging", path=bad, environ={})
+        load_target("staging", bad, environ={})
 
 
 def test_the_guides_sync_is_mapped_to_the_targets_buckets_and_the_mapping_kept() -> None:
-    mapped = load_target("staging", environ=STAGING_ENV).map_command(GUIDE_SYNC)
+    mapped = load_target("staging", TARGETS, environ=STAGING_ENV).map_command(GUIDE_SYNC)
     assert mapped.line == (
         "aws s3 sync s3://napoleon-ai-staging-storage s3://napoleon-ai-staging-backup/$(date +%Y%m%d)"
     )
@@ -106,7 +111,7 @@ def test_the_guides_sync_is_mapped_to_the_targets_buckets_and_the_mapping_kept()
 
 
 def test_a_command_that_still_names_production_is_refused() -> None:
-    staging = load_target("staging", environ=STAGING_ENV)
+    staging = load_target("staging", TARGETS, environ=STAGING_ENV)
     with pytest.raises(ConfigurationError, match=r"still names production \(db\.supabase\.co\)"):
         staging.map_command("pg_restore -h db.supabase.co -U postgres -d napoleon_ai backup.sql")
     # a longer name that merely contains a production name is not production
@@ -114,7 +119,7 @@ def test_a_command_that_still_names_production_is_refused() -> None:
 
 
 def test_the_simulation_stands_in_for_the_targets_projects_and_tokens() -> None:
-    sim = SimulatedCloud(load_target("staging", environ=STAGING_ENV))
+    sim = SimulatedCloud(load_target("staging", TARGETS, environ=STAGING_ENV))
     token = STAGING_ENV["SUPABASE_STAGING_ACCESS_TOKEN"]
     assert sim.credentials.supabase_access_token == token
     assert sim.credentials.vercel_token == STAGING_ENV["VERCEL_STAGING_TOKEN"]
@@ -134,7 +139,7 @@ def _drill(evidence_dir: Path, env: dict[str, str], *args: str) -> subprocess.Co
             sys.executable,
             "-m",
             "pytest",
-            "tests/drills",
+            str(SCENARIOS),
             "-q",
             "-p",
             "no:randomly",
@@ -188,7 +193,9 @@ def test_a_live_run_reaches_the_targets_own_endpoints_and_runs_only_live_scenari
 ) -> None:
     """No simulation in the drill process: the target's S3 endpoint (here a moto server this
     test runs on loopback) and its database DSN are all it uses, with its bucket names."""
-    config = tmp_path / "targets.yml"
+    config_dir = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR.root, config_dir)
+    config = config_dir / "targets.yml"
     config.write_text(
         TARGETS.read_text(encoding="utf-8").replace(
             "    aws_profile: napoleon-staging\n", "    aws_endpoint_url: {endpoint}\n"
@@ -223,7 +230,7 @@ def test_a_live_run_reaches_the_targets_own_endpoints_and_runs_only_live_scenari
                 **STAGING_ENV,
                 **aws,
                 "RUNBOOK_STAGING_PG_DSN": server.dsn(),
-                "RUNBOOK_TARGETS": str(config),
+                "RUNBOOK_CONFIG": str(config_dir),
             },
         )
         created = {b["Name"] for b in client.list_buckets()["Buckets"]} - before

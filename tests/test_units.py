@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runbook_lib.units import Quantity, compare, format_seconds, parse_duration, parse_quantity
+from runbook_lib.guide.units import (
+    Quantity,
+    compare,
+    format_seconds,
+    parse_duration,
+    parse_quantity,
+)
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@
 :class:`SimulatedCloud` is what a drill talks to instead of Supabase, Vercel, Slack, the status
 page and the email provider. :meth:`SimulatedCloud.routes` lists (host, handler) pairs to mount
 on respx or an ``httpx.MockTransport``. Credentials are random per run and registered with
-:mod:`runbook_lib.redact`, so they cannot leak into an artifact.
+:mod:`runbook_lib.world.redact`, so they cannot leak into an artifact.
 
-The cloud simulates one :class:`~runbook_lib.targets.Target`: by default the guide's own
+The cloud simulates one :class:`~runbook_lib.world.targets.Target`: by default the guide's own
 production names; for a live target (``--target staging``) it stands in for the target's
 endpoints, with the target's projects and the tokens the target's environment holds.
 """
@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from runbook_lib import redact
-from runbook_lib.api import http
-from runbook_lib.clock import VirtualClock
-from runbook_lib.communications import Channels
+from runbook_lib.procedures.incident_response.communications import Channels
 from runbook_lib.sim.external import OpenAIFake, StripeFake
 from runbook_lib.sim.http import FakeAPI
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
-from runbook_lib.targets import SIMULATED, Target
+from runbook_lib.world import redact
+from runbook_lib.world.clock import VirtualClock
+from runbook_lib.world.http import http
+from runbook_lib.world.targets import SIMULATED, Target
 
 # the simulated target's names, for tests of the fakes themselves
 PROJECT_REF = SIMULATED.supabase_project

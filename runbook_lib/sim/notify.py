@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from runbook_lib.clock import Clock, WallClock
 from runbook_lib.sim.http import FakeAPI, json_body, json_response
+from runbook_lib.world.clock import Clock, WallClock
 
 SLACK_URL = "https://hooks.slack.com"
 STATUSPAGE_URL = "https://api.statuspage.io"

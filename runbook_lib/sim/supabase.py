@@ -14,8 +14,8 @@ from datetime import datetime
 
 import httpx
 
-from runbook_lib.clock import Clock, WallClock
 from runbook_lib.sim.http import FakeAPI, json_body, json_response
+from runbook_lib.world.clock import Clock, WallClock
 
 BASE_URL = "https://api.supabase.com"
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from runbook_lib.clock import Clock, WallClock
 from runbook_lib.sim.http import FakeAPI, json_body, json_response
+from runbook_lib.world.clock import Clock, WallClock
 
 BASE_URL = "https://api.vercel.com"
 QUEUE_SECONDS = 5.0

@@ -1,0 +1,351 @@
+"""The ``runbook`` command: drill, guide, doctor.
+
+Expected failures (a bad guide, a missing binary, a wrong option) print one line on stderr
+and exit non-zero (2 for bad input, 3 for a missing environment); only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runbook_lib.errors import RunbookError
+from runbook_lib.guide.model import Guide, load_guide
+from runbook_lib.guide.units import format_seconds
+from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
+
+app = typer.Typer(
+    help="Executable drills for the Production Operations Guide.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+AllowProduction = Annotated[
+    bool, typer.Option("--allow-production", help="Accept identifiers listed as production.")
+]
+GuideOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--guide",
+        envvar="RUNBOOK_GUIDE",
+        help="Guide to test (default: docs/production-operations-guide.md).",
+    ),
+]
+
+
+FeaturesOption = Annotated[
+    Path | None,
+    typer.Option("--features", help="Feature directory to run (default: the packaged features)."),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="RUNBOOK_CONFIG",
+        help="Configuration directory: targets.yml, api-keys.yml, alerts/ (default: packaged).",
+    ),
+]
+
+
+@app.command()
+def drill(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Feature file stem(s) to run, e.g. backup_recovery."),
+    ] = None,
+    guide: GuideOption = None,
+    features: FeaturesOption = None,
+    config: ConfigOption = None,
+    pg: Annotated[
+        str | None,
+        typer.Option(
+            "--pg", envvar="RUNBOOK_PG", help="PostgreSQL: auto, embedded, container or dsn."
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report-dir", help="Write reports here instead of reports/<run-id>."),
+    ] = None,
+    workers: Annotated[
+        str,
+        typer.Option(
+            "-n",
+            "--workers",
+            help="Parallel workers (pytest-xdist): auto (one per core), a number, or 0 for serial.",
+        ),
+    ] = "auto",
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            "--fault", help="Game day: run with this fault active (see `runbook faults`)."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="A live target of the configuration's targets.yml (its database, names and "
+            "tokens; only @live scenarios run unless --stand-ins).",
+        ),
+    ] = None,
+    allow_production: AllowProduction = False,
+    stand_ins: Annotated[
+        bool,
+        typer.Option(
+            "--stand-ins",
+            help="With --target: rehearse it, simulations answering for its S3 and HTTP APIs.",
+        ),
+    ] = False,
+) -> None:
+    """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
+    from runbook_lib.drill import gameday
+    from runbook_lib.drill.options import DrillOptions
+    from runbook_lib.drill.runner import run_drill, summary_rows
+
+    options = DrillOptions.from_environ(
+        os.environ,
+        guide=guide,
+        features=features,
+        config=config,
+        pg=pg,
+        only=tuple(s.removesuffix(".feature") for item in (only or []) for s in item.split()),
+        target=target,
+        allow_production=allow_production,
+        stand_ins=stand_ins,
+        fault=fault,
+        workers=workers,
+        evidence_dir=report_dir,
+    )
+    options.validate()  # a broken guide, option or target stops here, with one line
+    code, directory = run_drill(options)
+    rows, findings = summary_rows(directory)
+    _print_summary(rows, findings, directory)
+    if fault and code in (0, 1):
+        game = gameday.fault(fault)
+        failed = sum(row[2] for row in rows)
+        ok = gameday.verdict(game.expected, failed)
+        typer.echo(
+            f"\ngame day {game.name}: expected {game.expected}; {failed} scenario(s) caught it -> "
+            f"{'as expected' if ok else 'NOT as expected'}"
+        )
+        raise typer.Exit(0 if ok else 1)
+    if code == 5:
+        typer.echo("no scenarios ran: check --only and the features directory", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+def _print_summary(
+    rows: list[tuple[str, int, int, int, int]], findings: list[dict[str, str]], directory: Path
+) -> None:
+    if not rows:
+        return
+    typer.echo("")
+    typer.echo(f"{'feature':<40} {'passed':>6} {'failed':>6} {'gaps':>5} {'other':>5}")
+    for name, passed, failed, gaps, other in rows:
+        typer.echo(f"{name:<40} {passed:>6} {failed:>6} {gaps:>5} {other:>5}")
+    unique = {f["id"]: f["title"] for f in findings}
+    if unique:
+        typer.echo("\nfindings (runbook gaps):")
+        for finding_id, title in unique.items():
+            typer.echo(f"  {finding_id}: {title}")
+    typer.echo(f"\nevidence: {directory / 'evidence.json'}")
+
+
+@app.command()
+def faults() -> None:
+    """The fault catalogue: what each fault breaks and whether drills must detect or survive it."""
+    from runbook_lib.drill.gameday import CATALOGUE
+
+    typer.echo(f"{'fault':<24} {'expected':<9} {'run-wide':<9} what it breaks")
+    for item in CATALOGUE:
+        typer.echo(
+            f"{item.name:<24} {item.expected:<9} {'yes' if item.run_wide else 'no':<9} {item.breaks}"
+        )
+
+
+@app.command("guide")
+def guide_command(
+    guide: GuideOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole model as JSON.")] = False,
+) -> None:
+    """Parse the guide and show what the drills will hold it to."""
+    model = load_guide(guide or DEFAULT_GUIDE)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(model), indent=2))
+        return
+    typer.echo(_guide_summary(model))
+
+
+def _guide_summary(model: Guide) -> str:
+    lines = [
+        f"{model.path} (sha256 {model.sha256[:12]}), {len(model.sections)} sections, {len(model.code_blocks)} code blocks",
+        "",
+        "Recovery objectives:",
+    ]
+    lines += [
+        f"  {o.component:<14} RTO {format_seconds(o.rto_seconds):>8}   RPO {format_seconds(o.rpo_seconds):>8}"
+        for o in model.recovery_objectives
+    ]
+    lines += ["", "Severity levels:"]
+    lines += [
+        f"  {s.level} {s.name:<9} respond within {format_seconds(s.response_seconds):>6}  {s.description}"
+        for s in model.severity_levels
+    ]
+    lines += [
+        "",
+        "Escalation: " + " -> ".join(r.role for r in model.escalation),
+        "",
+        "Key metrics:",
+    ]
+    lines += [f"  {m.metric:<22} {m.comparator} {m.threshold:g}{m.unit}" for m in model.key_metrics]
+    lines += ["", "Alerting rules:"]
+    lines += [f"  {r.source:<9} {r.text}" for r in model.alert_rules]
+    lines += ["", "Deployment steps:"]
+    lines += [f"  {s.number}. {s.title:<22} {s.command}" for s in model.deployment_steps]
+    lines += [
+        "",
+        "Maintenance: " + "; ".join(f"{w.cadence}: {w.text}" for w in model.maintenance_windows),
+    ]
+    lines += [
+        "Post-incident review: "
+        + "; ".join(f"{d.name} {format_seconds(d.seconds)}" for d in model.post_incident_review)
+    ]
+    return "\n".join(lines)
+
+
+@app.command()
+def doctor() -> None:
+    """Report what this machine offers for drills; exit 3 when the default drill cannot run."""
+    from runbook_lib.drill.doctor import default_drill_can_run, run_checks
+
+    checks = run_checks()
+    for check in checks:
+        mark = "ok " if check.found else ("-- " if not check.required else "MISSING")
+        fix = f"  ({check.fix})" if check.fix and not check.found else ""
+        typer.echo(f"{mark:<8}{check.name:<48} {check.detail}{fix}")
+    if not default_drill_can_run(checks):
+        typer.echo("the default drill cannot run here: install what is MISSING above", err=True)
+        raise typer.Exit(3)
+    typer.echo("the default drill can run here")
+
+
+RunDir = Annotated[Path, typer.Argument(help="A run directory, e.g. reports/latest.")]
+
+
+@app.command()
+def report(run_dir: RunDir) -> None:
+    """Re-render evidence.html and summary.md of a run from its evidence.json."""
+    from runbook_lib.evidence.report import load_evidence, write_report
+
+    load_evidence(run_dir)  # a missing or unreadable evidence.json stops here, with one line
+    typer.echo(f"wrote {write_report(run_dir, record_history=False)}")
+
+
+@app.command("verify-evidence")
+def verify_evidence(run_dir: RunDir) -> None:
+    """Check every artifact of a run against its manifest.json; exit 1 naming any altered file."""
+    from runbook_lib.evidence.report import verify_manifest
+
+    problems = verify_manifest(run_dir)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{run_dir}: every artifact matches manifest.json")
+
+
+@app.command("coverage")
+def coverage_command(
+    guide: GuideOption = None,
+    floor: Annotated[
+        float, typer.Option("--floor", help="Least share of testable items covered (0-1).")
+    ] = 1.0,
+    features: FeaturesOption = None,
+) -> None:
+    """Which scenarios exercise each part of the guide; exit 1 below the floor."""
+    from runbook_lib.guide.coverage import coverage, covered_share
+
+    rows = coverage(load_guide(guide or DEFAULT_GUIDE), features or DEFAULT_FEATURES)
+    typer.echo(f"{'section':<34} {'line':>5} {'items':>5} {'scenarios':>9}  status")
+    for row in rows:
+        detail = f" ({row.reason})" if row.reason else ""
+        typer.echo(
+            f"{row.title[:34]:<34} {row.line:>5} {row.items:>5} {len(row.scenarios):>9}  {row.status}{detail}"
+        )
+    share = covered_share(rows)
+    typer.echo(f"\n{share:.0%} of testable items covered (floor {floor:.0%})")
+    if share < floor:
+        raise typer.Exit(1)
+
+
+@app.command("target")
+def target_command(
+    name: Annotated[str, typer.Argument(help="A target of targets.yml, e.g. staging.")],
+    allow_production: AllowProduction = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check a live target's configuration and its production guard (nothing is contacted)."""
+    from runbook_lib.world.targets import load_target
+
+    targets = ConfigDir(config).targets if config else ConfigDir().targets
+    target = load_target(name, targets, allow_production=allow_production)
+    for key, value in sorted(target.identifiers.items()):
+        typer.echo(f"{key:<20} {value}")
+    typer.echo(f"target {name!r} passes the production guard")
+    if target.unset_variables:
+        typer.echo(
+            f"before `runbook drill --target {name}`, set: {', '.join(target.unset_variables)}"
+        )
+
+
+alerts_app = typer.Typer(
+    help="Alert rules generated from the guide (Prometheus format).", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("export")
+def alerts_export(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write the rule file and its promtool tests.")
+    ],
+    guide: GuideOption = None,
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Run promtool on the export when installed.")
+    ] = True,
+) -> None:
+    """Write napoleon-ai.rules.yml (regenerated from the guide) and promtool unit tests."""
+    import shutil
+
+    from runbook_lib.monitoring import promtool
+
+    rule_path, test_path, rules = promtool.export(load_guide(guide or DEFAULT_GUIDE), directory)
+    typer.echo(f"wrote {rule_path} ({len(rules)} rules) and {test_path}")
+    if check and shutil.which("promtool"):
+        result = promtool.run_promtool(test_path)
+        typer.echo(result.stdout.strip() or result.stderr.strip())
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except RunbookError as exc:
+        print(f"runbook: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("runbook: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The drill's options: one frozen type, declared once, crossing the process boundary once.
+
+``runbook drill`` builds :class:`DrillOptions` from its command line and :meth:`~DrillOptions.
+validate` checks it once, before any process starts; :meth:`~DrillOptions.to_args` hands it to
+pytest in a child process, where the plugin reads it back with :meth:`~DrillOptions.from_config`
+(plain ``pytest`` takes the same options: :func:`add_options` declares them for both).
+
+Defaults from the environment are read here and nowhere else: ``RUNBOOK_GUIDE``,
+``RUNBOOK_CONFIG`` and ``RUNBOOK_PG``. The features directory is pytest-bdd's own
+``bdd_features_base_dir`` ini value (``-o bdd_features_base_dir=DIR`` with plain pytest), so
+the binding module and the options can never disagree about it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.errors import ConfigurationError
+from runbook_lib.paths import DEFAULT_CONFIG, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
+from runbook_lib.world.postgres import BACKENDS
+
+FEATURES_INI = "bdd_features_base_dir"
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What a drill run was asked to do (every field has the meaning of its CLI option)."""
+
+    guide: Path = DEFAULT_GUIDE
+    features: Path = DEFAULT_FEATURES
+    config: Path = DEFAULT_CONFIG
+    pg: str = "auto"
+    only: tuple[str, ...] = ()
+    target: str | None = None
+    allow_production: bool = False
+    stand_ins: bool = False
+    fault: str | None = None
+    workers: str = "auto"
+    evidence_dir: Path | None = None
+
+    @property
+    def config_dir(self) -> ConfigDir:
+        return ConfigDir(self.config)
+
+    @property
+    def live(self) -> bool:
+        """True when the drill reaches a target's real endpoints (no simulation stands in)."""
+        return bool(self.target) and not self.stand_ins
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **chosen: object) -> DrillOptions:
+        """Options whose unset values take their ``RUNBOOK_*`` environment default."""
+        defaults: dict[str, object] = {
+            "guide": Path(environ["RUNBOOK_GUIDE"]) if environ.get("RUNBOOK_GUIDE") else None,
+            "config": Path(environ["RUNBOOK_CONFIG"]) if environ.get("RUNBOOK_CONFIG") else None,
+            "pg": environ.get("RUNBOOK_PG") or None,
+        }
+        values = {k: v for k, v in {**defaults, **chosen}.items() if v is not None}
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> DrillOptions:
+        """The options of this pytest process (``runbook drill``'s child, or plain pytest)."""
+        features = config.getini(FEATURES_INI)
+        evidence_dir = config.getoption("evidence_dir")
+        return cls(
+            guide=Path(config.getoption("guide")),
+            features=config.rootpath / features if features else DEFAULT_FEATURES,
+            config=Path(config.getoption("runbook_config")),
+            pg=config.getoption("pg"),
+            only=tuple(s.removesuffix(".feature") for s in config.getoption("only")),
+            target=config.getoption("target"),
+            allow_production=config.getoption("allow_production"),
+            stand_ins=config.getoption("stand_ins"),
+            fault=config.getoption("game_day_fault"),
+            workers=str(config.getoption("numprocesses", None) or 0),
+            evidence_dir=Path(evidence_dir) if evidence_dir else None,
+        )
+
+    def available_features(self) -> list[str]:
+        return sorted(p.stem for p in self.features.glob("*.feature"))
+
+    def validate(self) -> None:
+        """Refuse options that cannot work, with one line saying what to do (exit 2 or 3).
+
+        Checks what needs no server: the guide parses, the features and configuration exist,
+        ``--only`` names features, the backend is known, the target passes the production
+        guard, the fault exists, and the option combinations make sense.
+        """
+        from runbook_lib.drill.gameday import fault as find_fault
+        from runbook_lib.guide.model import load_guide
+        from runbook_lib.world.postgres import resolve_backend
+        from runbook_lib.world.targets import load_target
+
+        load_guide(self.guide)
+        if not self.features.is_dir() or not self.available_features():
+            raise ConfigurationError(
+                f"--features {self.features}: no .feature files there; give the directory of your features"
+            )
+        if not self.config.is_dir():
+            raise ConfigurationError(
+                f"--config {self.config}: not a directory; give the directory holding targets.yml and api-keys.yml"
+            )
+        unknown = [stem for stem in self.only if stem not in self.available_features()]
+        if unknown:
+            raise ConfigurationError(
+                f"--only: no feature named {', '.join(unknown)}; available: {', '.join(self.available_features())}"
+            )
+        if self.workers not in ("auto", "logical") and not self.workers.isdigit():
+            raise ConfigurationError(
+                f"--workers {self.workers!r}: give auto, a number of workers, or 0 for serial"
+            )
+        resolve_backend(self.pg)
+        if self.fault:
+            find_fault(self.fault)
+        if self.target:
+            target = load_target(
+                self.target, self.config_dir.targets, allow_production=self.allow_production
+            )
+            target.require_environment()
+            if self.fault and not self.stand_ins:
+                raise ConfigurationError(
+                    "a game day injects faults into the simulations: add --stand-ins to --target"
+                )
+        elif self.stand_ins:
+            raise ConfigurationError("--stand-ins rehearses a live target: name it with --target")
+
+    def to_args(self) -> list[str]:
+        """pytest arguments that carry these options into the child process.
+
+        "--opt=value" keeps pytest's early argument scan from taking a value for a test path.
+        """
+        args = [
+            f"--guide={self.guide}",
+            f"--runbook-config={self.config}",
+            "-o",
+            f"{FEATURES_INI}={self.features.resolve()}",
+            f"--pg={self.pg}",
+            *(f"--only={stem}" for stem in self.only),
+        ]
+        if self.evidence_dir is not None:
+            args.append(f"--evidence-dir={self.evidence_dir}")
+        if self.workers != "0":
+            # worksteal: idle workers take queued scenarios from busy ones (durations vary 0.01-8 s)
+            args += [f"--numprocesses={self.workers}", "--dist=worksteal"]
+        if self.fault:
+            args.append(f"--game-day-fault={self.fault}")
+        if self.target:
+            args.append(f"--target={self.target}")
+        if self.allow_production:
+            args.append("--allow-production")
+        if self.stand_ins:
+            args.append("--stand-ins")
+        return args
+
+
+def add_options(parser: pytest.Parser, environ: Mapping[str, str] = os.environ) -> None:
+    """Declare the drill options for pytest (defaults from the environment, as the CLI's)."""
+    defaults = DrillOptions.from_environ(environ)
+    group = parser.getgroup("runbook", "runbook drills")
+    group.addoption(
+        "--guide",
+        default=str(defaults.guide),
+        help="the operations guide under test (default: the packaged guide, or $RUNBOOK_GUIDE)",
+    )
+    group.addoption(
+        "--runbook-config",
+        default=str(defaults.config),
+        help="configuration directory: targets.yml, api-keys.yml, alerts/ (default: packaged, or $RUNBOOK_CONFIG)",
+    )
+    group.addoption(
+        "--pg",
+        default=defaults.pg,
+        choices=BACKENDS,
+        help="PostgreSQL backend: auto (container if Docker answers, else embedded), embedded, container, dsn",
+    )
+    group.addoption(
+        "--evidence-dir", default=None, help="write evidence.json and the reports in this directory"
+    )
+    group.addoption(
+        "--only",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="run only the scenarios of this feature file stem (repeatable)",
+    )
+    group.addoption(
+        "--target", default=None, help="a live target of targets.yml (default: the simulated world)"
+    )
+    group.addoption(
+        "--allow-production",
+        action="store_true",
+        default=False,
+        help="accept a target that names production identifiers",
+    )
+    group.addoption(
+        "--stand-ins",
+        action="store_true",
+        default=False,
+        help="with --target: simulations answer for the target's S3 and HTTP endpoints",
+    )
+    group.addoption(
+        "--game-day-fault", default=None, help="(set by `runbook drill --fault`) the fault active"
+    )

@@ -1,0 +1,172 @@
+"""The pytest plugin of the drills (``-p runbook_lib.drill.plugin``; the repository's root
+conftest loads it too): options, the guide under test, the target, and the Gherkin tag
+conventions. It pulls in the fixtures (``drill/fixtures``) and one steps module per chapter.
+
+Options are :class:`~runbook_lib.drill.options.DrillOptions`, read once per process into
+``config.stash``; the guide is parsed once per process, on first use.
+
+A live run (``--target`` without ``--stand-ins``) reaches the target's real endpoints, so it
+runs only the scenarios tagged ``@live``: those that need no fault injected into a simulation
+and change nothing of the target's but what the guide's procedures themselves write.
+
+Tags: ``@guide:<anchor>`` names the guide section a scenario proves (checked against the
+guide's headings), ``@control:<id>`` a compliance control, ``@compliance:<NAME>`` a statement
+of the guide's Compliance section, ``@live`` a scenario safe against live endpoints,
+``@finding:<id>`` a known gap in the guide: the scenario must fail with ``FindingConfirmed``
+(strict xfail), so the day the guide is fixed the tag has to go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runbook_lib.drill.options import DrillOptions, add_options
+from runbook_lib.drill.progress import scenario_template
+from runbook_lib.errors import FindingConfirmed, RunbookError
+from runbook_lib.guide.model import Guide, load_guide
+from runbook_lib.world.targets import SIMULATED, Target, load_target
+
+pytest_plugins = [
+    "runbook_lib.drill.fixtures.postgres",
+    "runbook_lib.drill.fixtures.cloud",
+    "runbook_lib.drill.fixtures.recovery",
+    "runbook_lib.drill.fixtures.evidence",
+    "runbook_lib.steps.common",
+    "runbook_lib.steps.guide",
+    "runbook_lib.steps.drill_environment",
+    "runbook_lib.steps.backup_recovery",
+    "runbook_lib.steps.recovery_objectives",
+    "runbook_lib.steps.incident_response",
+    "runbook_lib.steps.post_incident_review",
+    "runbook_lib.steps.maintenance_windows",
+    "runbook_lib.steps.deployment",
+    "runbook_lib.steps.security",
+    "runbook_lib.steps.performance_optimization",
+    "runbook_lib.steps.monitoring_alerting",
+]
+
+MARKERS = (
+    "guide(section): guide section a scenario proves (from @guide:<anchor> tags)",
+    "control(id): compliance control a scenario evidences (from @control:<id> tags)",
+    "compliance(name): a Compliance statement of the guide this scenario evidences (@compliance:<NAME>)",
+    "finding(id): a known gap in the guide; the scenario must fail with FindingConfirmed",
+    "live: safe to run against a live target's real endpoints (@live)",
+    "slow: scenarios that take more than a few seconds",
+    "fault: fault drills that break something on purpose",
+    "needs_docker: needs a running Docker daemon",
+)
+# botocore and moto still call datetime.utcnow() on Python 3.12+; hypothesis imports libcst
+# (when installed) to print explicit examples, and libcst uses an old API
+IGNORED_WARNINGS = (
+    "ignore::DeprecationWarning:botocore.*",
+    "ignore::DeprecationWarning:moto.*",
+    "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning",
+)
+OPTIONS = pytest.StashKey[DrillOptions]()
+GUIDE = pytest.StashKey[Guide]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    for warning in IGNORED_WARNINGS:
+        config.addinivalue_line("filterwarnings", warning)
+    config.stash[OPTIONS] = DrillOptions.from_config(config)
+
+
+def drill_options_of(config: pytest.Config) -> DrillOptions:
+    return config.stash[OPTIONS]
+
+
+def guide_of(config: pytest.Config) -> Guide:
+    """The guide under test, parsed on first use and kept for the rest of this process."""
+    if GUIDE not in config.stash:
+        config.stash[GUIDE] = load_guide(config.stash[OPTIONS].guide)
+    return config.stash[GUIDE]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-bdd's own, which would make unknown marks
+def pytest_bdd_apply_tag(tag: str, function: Callable[..., object]) -> bool | None:
+    kind, _, value = tag.partition(":")
+    if kind == "control":
+        pytest.mark.control(value)(function)
+    elif kind == "guide":
+        pytest.mark.guide(value)(function)
+    elif kind == "compliance":
+        pytest.mark.compliance(value)(function)
+    elif kind == "live":
+        pytest.mark.live(function)
+    elif kind == "finding":
+        pytest.mark.finding(value)(function)
+        pytest.mark.xfail(
+            raises=FindingConfirmed,
+            strict=True,
+            reason=f"known gap {value}: remove the @finding tag once the guide is fixed",
+        )(function)
+    else:
+        return None
+    return True
+
+
+def feature_stem(item: pytest.Item) -> str | None:
+    """The stem of the .feature file a collected scenario comes from (None for plain tests)."""
+    template = scenario_template(item)
+    return Path(template.feature.filename).stem if template is not None else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    options = drill_options_of(config)
+    keep = items
+    if options.only:
+        known = {feature_stem(i) for i in items} - {None}
+        unknown = set(options.only) - known
+        if unknown:
+            raise pytest.UsageError(
+                f"--only: no feature named {', '.join(sorted(unknown))}; available: {', '.join(sorted(k for k in known if k))}"
+            )
+        keep = [i for i in keep if feature_stem(i) in options.only]
+    if options.live:  # scenarios that need a simulation cannot run against live endpoints
+        keep = [i for i in keep if i.get_closest_marker("live") is not None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def drill_options(pytestconfig: pytest.Config) -> DrillOptions:
+    """The options of this drill run."""
+    return drill_options_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def guide(pytestconfig: pytest.Config) -> Guide:
+    """The guide under test, parsed once per process."""
+    try:
+        return guide_of(pytestconfig)
+    except RunbookError as exc:
+        pytest.exit(str(exc), returncode=exc.exit_code)
+
+
+@pytest.fixture(scope="session")
+def drill_target(drill_options: DrillOptions) -> Target:
+    """Where the procedures act: the simulated world, or ``--target``'s names, database and
+    credentials (refused when it points at production, or when its variables are unset)."""
+    if not drill_options.target:
+        return SIMULATED
+    try:
+        target = load_target(
+            drill_options.target,
+            drill_options.config_dir.targets,
+            allow_production=drill_options.allow_production,
+        )
+        target.require_environment()
+    except RunbookError as exc:
+        pytest.exit(str(exc), returncode=exc.exit_code)
+    return target

@@ -1,0 +1,119 @@
+"""The catalogue of runbook gaps the drills can report, each with what to change in the guide.
+
+A scenario reports a finding with the detail it observed (status codes, error messages,
+figures). Scenarios tagged ``@finding:<ID>`` *confirm* it (the scenario is expected to fail
+with FindingConfirmed); others *report* it and carry on with the corrected procedure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runbook_lib.evidence.records import ScenarioEvidence
+
+
+@dataclass(frozen=True)
+class KnownFinding:
+    id: str
+    section: str
+    title: str
+    fix: str
+
+
+CATALOGUE: dict[str, KnownFinding] = {
+    f.id: f
+    for f in (
+        KnownFinding(
+            "GUIDE-TOC-INCOMPLETE",
+            "Table of Contents",
+            "the table of contents omits procedure sections",
+            "list every top-level section in the table of contents",
+        ),
+        KnownFinding(
+            "GUIDE-BACKUP-TRIGGER-ENDPOINT",
+            "Database Backups",
+            "the manual backup trigger posts to an endpoint the Supabase Management API does not have",
+            "use the documented endpoints: GET /v1/projects/{ref}/database/backups to list, "
+            "POST .../database/backups/restore-point or a pg_dump for an on-demand backup",
+        ),
+        KnownFinding(
+            "GUIDE-BACKUP-TRIGGER-CREDENTIAL",
+            "Database Backups",
+            "the backup trigger authenticates with the service-role key, which the Management API refuses",
+            "send a personal access token (SUPABASE_ACCESS_TOKEN, sbp_...) as the bearer",
+        ),
+        KnownFinding(
+            "GUIDE-RESTORE-PLAIN-SQL",
+            "Recovery Procedures",
+            "pg_restore cannot read Supabase's logical backup, which is a plain SQL file",
+            "restore plain SQL with psql -v ON_ERROR_STOP=1 -f backup.sql, or take custom-format "
+            "dumps (pg_dump -Fc) and restore them with pg_restore -j",
+        ),
+        KnownFinding(
+            "GUIDE-RPO-DAILY-BACKUPS",
+            "Recovery Time Objectives (RTO)",
+            "daily database backups cannot meet the 1-hour database RPO",
+            "enable point-in-time recovery (WAL archiving) or back up at least as often as the RPO",
+        ),
+        KnownFinding(
+            "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
+            "File Storage Backups",
+            "the guide states no schedule for file storage backups, so the File Storage RPO is unproven",
+            "state how often the aws s3 sync runs (at most every 4 hours for a 4-hour RPO)",
+        ),
+        KnownFinding(
+            "GUIDE-NO-STORAGE-RECOVERY",
+            "Recovery Procedures",
+            "the guide has no procedure to restore file storage, though it sets a File Storage RTO",
+            "add the restore command: aws s3 sync s3://napoleon-ai-backup/<YYYYMMDD> s3://napoleon-ai-storage",
+        ),
+        KnownFinding(
+            "GUIDE-RELEASE-VERSION-MISMATCH",
+            "Deployment Steps",
+            "the release branch name cannot match the version `npm version patch` creates",
+            "name the branch after the bumped version, or bump with the part the release needs (npm version minor)",
+        ),
+        KnownFinding(
+            "GUIDE-PGSS-MEAN-TIME",
+            "Database Optimization",
+            "the slow-query SQL uses pg_stat_statements columns that PostgreSQL 13 renamed",
+            "use mean_exec_time (and total_exec_time) instead of mean_time",
+        ),
+        KnownFinding(
+            "GUIDE-ALERT-ERROR-RATE-GAP",
+            "Alerting Rules",
+            "error rates between the 1% target and the 5% alert threshold break the target silently",
+            "alert at the target (error rate >= 1%, with a for duration), or derive burn-rate alerts from it",
+        ),
+        KnownFinding(
+            "GUIDE-UPTIME-VS-RTO",
+            "Recovery Time Objectives (RTO)",
+            "a single outage within a component's RTO can exceed the 99.9% uptime target's monthly error budget",
+            "shorten that RTO below 43.2 minutes, or state the uptime target per component",
+        ),
+        KnownFinding(
+            "GUIDE-CONTACT-MISSING",
+            "Emergency Contacts",
+            "an escalation level has no emergency contact",
+            "add a phone number for every level of the Escalation Matrix under Technical Team",
+        ),
+        KnownFinding(
+            "GUIDE-QUARTERLY-UNSCHEDULED",
+            "Scheduled Maintenance",
+            "the quarterly security window names no day or time",
+            "state it like the others, e.g. 'first Sunday of Jan/Apr/Jul/Oct, 2-4 AM UTC'",
+        ),
+    )
+}
+
+
+def report(evidence: ScenarioEvidence, finding_id: str, detail: str) -> None:
+    """Record the finding; the scenario goes on (with the corrected procedure)."""
+    known = CATALOGUE[finding_id]
+    evidence.finding(known.id, known.section, known.title, f"{detail}. Fix: {known.fix}")
+
+
+def confirm(evidence: ScenarioEvidence, finding_id: str, detail: str) -> None:
+    """Record the finding and fail with FindingConfirmed (for ``@finding:<ID>`` scenarios)."""
+    known = CATALOGUE[finding_id]
+    evidence.confirm_finding(known.id, known.section, known.title, f"{detail}. Fix: {known.fix}")

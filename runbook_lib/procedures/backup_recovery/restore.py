@@ -1,0 +1,264 @@
+"""Database Recovery (guide: Backup & Recovery > Recovery Procedures; Rollback Procedures).
+
+- :func:`map_connection` maps the guide's ``pg_restore -h db.supabase.co ...`` to the drill's
+  server: only the connection target changes (``-h`` host, plus ``-p`` port); every mapping is
+  returned so the evidence can show it.
+- :func:`recover_database` is the verified procedure: fetch the newest backup and prove its
+  checksum, restore into a scratch database with parallel jobs, prove the copy equals the
+  backup's source, check heap and indexes, and only then promote it under the production name.
+  A restore that fails or differs is never promoted.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.errors import BackupCorrupted, ProcedureFailed
+from runbook_lib.procedures.backup_recovery import verify
+from runbook_lib.procedures.backup_recovery.backup import download_backup, list_backups
+from runbook_lib.world import shell
+from runbook_lib.world.postgres import PostgresServer
+
+_CORRUPTION = (
+    "could not uncompress",
+    "did not find magic string",
+    "unexpected end of file",
+    "could not read from input file",
+    "could not read input file",
+    "corrupt",
+    "invalid",
+    "input file is too short",
+    "not a valid archive",
+    "unrecognized data block type",
+    "could not find block ID",
+    "bad dumpId",
+    "error returned by pgrestore",
+)
+_CONNECTION_LOST = (
+    "server closed the connection unexpectedly",
+    "terminating connection",
+    "connection to server",
+    "could not connect",
+    "the database system is shutting down",
+    "no connection to the server",
+    "could not send data to server",
+)
+_PLAIN_TEXT = "input file appears to be a text format dump"
+
+
+@dataclass(frozen=True)
+class MappedCommand:
+    guide_text: str
+    argv: tuple[str, ...]
+    mapping: tuple[tuple[str, str], ...]  # (as the guide writes it, as the drill runs it)
+
+    def only_target_changed(self) -> bool:
+        """Every argument but the program path and the connection target is the guide's."""
+        guide_words = shlex.split(self.guide_text)[1:]
+        kept, skip = [], 0
+        for word in self.argv[1:]:
+            if skip:
+                skip -= 1
+            elif word in ("-h", "-p"):
+                skip = 1
+            else:
+                kept.append(word)
+        without_host, skip = [], 0
+        for word in guide_words:
+            if skip:
+                skip -= 1
+            elif word in ("-h", "--host"):
+                skip = 1
+            else:
+                without_host.append(word)
+        return kept == without_host
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    database: str
+    backup_key: str
+    backup_bytes: int
+    database_bytes: int
+    jobs: int
+    steps: tuple[Step, ...]
+
+    @property
+    def seconds(self) -> float:
+        return sum(step.seconds for step in self.steps)
+
+    def step(self, name: str) -> float:
+        return next(s.seconds for s in self.steps if s.name == name)
+
+
+def map_connection(guide_text: str, server: PostgresServer) -> MappedCommand:
+    """Point the guide's command at the drill server; nothing but the target changes."""
+    words = shlex.split(guide_text)
+    argv, mapping = [], []
+    iterator = iter(enumerate(words))
+    for _, word in iterator:
+        if word in ("-h", "--host"):
+            _, host = next(iterator)
+            argv += ["-h", server.host, "-p", str(server.port)]
+            mapping.append((f"{word} {host}", f"-h {server.host} -p {server.port}"))
+        else:
+            argv.append(word)
+    argv[0] = server.binary(argv[0])
+    mapping.append((words[0], argv[0]))
+    return MappedCommand(guide_text, tuple(argv), tuple(mapping))
+
+
+def run_guide_command(
+    mapped: MappedCommand, server: PostgresServer, workdir: Path
+) -> shell.CommandResult:
+    return shell.run(list(mapped.argv), env=server.client_env(), cwd=str(workdir))
+
+
+def is_plain_text_refusal(result: shell.CommandResult) -> bool:
+    return _PLAIN_TEXT in result.stderr
+
+
+def restore_plain(server: PostgresServer, sql_file: Path, database: str) -> shell.CommandResult:
+    """The corrected procedure for a plain-SQL dump (what Supabase's logical backups are): psql."""
+    return shell.run(
+        [
+            server.binary("psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-d",
+            database,
+            "-f",
+            str(sql_file),
+        ],
+        env=server.client_env(),
+    ).check()
+
+
+def restore_dump(
+    server: PostgresServer,
+    dump: Path,
+    database: str,
+    jobs: int,
+    during: Callable[[], None] | None = None,
+) -> shell.CommandResult:
+    """``pg_restore -j N`` of a custom-format dump; corruption and a lost server are named."""
+    argv = [
+        server.binary("pg_restore"),
+        "--exit-on-error",
+        "--no-owner",
+        "--jobs",
+        str(jobs),
+        "--dbname",
+        database,
+        str(dump),
+    ]
+    worker = threading.Thread(target=during, daemon=True) if during else None
+    if worker:
+        worker.start()
+    result = shell.run(argv, env=server.client_env())
+    if worker:
+        worker.join(timeout=30)
+    if result.ok:
+        return result
+    stderr = result.stderr.lower()
+    if any(marker in stderr for marker in _CONNECTION_LOST):
+        raise ProcedureFailed(
+            f"the database server went away during the restore ({_last(result.stderr)}); "
+            "nothing was promoted: bring the server back and restore again"
+        )
+    if any(marker in stderr for marker in _CORRUPTION):
+        raise BackupCorrupted(
+            f"backup corrupted: pg_restore cannot read {dump.name} ({_last(result.stderr)}); "
+            "restore an older backup"
+        )
+    raise ProcedureFailed(f"pg_restore failed: {_last(result.stderr)}")
+
+
+def _last(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+def default_jobs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def recover_database(
+    server: PostgresServer,
+    s3: Any,
+    bucket: str,
+    source: verify.Fingerprint,
+    target: str,
+    workdir: Path,
+    *,
+    jobs: int | None = None,
+    during_restore: Callable[[], None] | None = None,
+    after_restore: Callable[[str], None] | None = None,
+) -> RecoveryResult:
+    """Restore the newest backup of ``bucket`` as ``target``, verified before it is promoted."""
+    jobs = jobs or default_jobs()
+    scratch = f"{target}_restoring"
+    steps: list[Step] = []
+    clock = time.monotonic
+
+    started = clock()
+    backups = list_backups(s3, bucket)
+    if not backups:
+        raise ProcedureFailed("no database backup in the backup bucket: nothing to restore")
+    dump = download_backup(s3, backups[0], workdir, bucket)
+    steps.append(Step("fetch and checksum the newest backup", clock() - started))
+
+    started = clock()
+    server.create_database(scratch)
+    try:
+        restore_dump(server, dump, scratch, jobs, during_restore)
+        if after_restore:
+            after_restore(scratch)
+        steps.append(Step("pg_restore", clock() - started))
+
+        started = clock()
+        verify.require_identical(source, verify.fingerprint(server, scratch))
+        verify.amcheck(server, scratch)
+        steps.append(Step("verify", clock() - started))
+    except BaseException:
+        _drop_quietly(server, scratch)
+        raise
+
+    started = clock()
+    server.drop_database(target)
+    with server.connect() as conn:
+        conn.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{target}"')
+    with server.connect(target) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    steps.append(Step("promote and accept queries", clock() - started))
+    return RecoveryResult(
+        target,
+        backups[0].key,
+        backups[0].size_bytes,
+        int(str(row[0])) if row else 0,
+        jobs,
+        tuple(steps),
+    )
+
+
+def _drop_quietly(server: PostgresServer, database: str) -> None:
+    try:
+        server.drop_database(database)
+    except Exception:  # the server may be the thing that failed; the scratch copy dies with it
+        return

@@ -1,0 +1,261 @@
+"""Recovery Time Objectives (RTO) and Recovery Point Objectives (RPO), measured.
+
+- RTO: a drill restores a small database, so :func:`predict_restore` turns the measured restore
+  into a prediction at production size with a two-point model: the size-independent cost
+  (restoring and verifying the schema alone) plus the measured bytes-per-second for the rest.
+- RPO: :func:`simulate_rpo` runs the guide's backup schedule on a virtual clock against the real
+  database: a writer commits timestamped rows, real ``pg_dump`` backups are taken when the
+  schedule says, disaster strikes, the newest backup is restored, and the data-loss window is
+  the disaster time minus the newest commit that came back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.errors import ConfigurationError, ProcedureFailed
+from runbook_lib.procedures.backup_recovery.backup import DatabaseBackup, take_logical_backup
+from runbook_lib.procedures.backup_recovery.restore import restore_dump
+from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects, sync
+from runbook_lib.world import shell
+from runbook_lib.world.clock import VirtualClock
+from runbook_lib.world.postgres import PostgresServer
+
+DEFAULT_PRODUCTION_DB_BYTES = 8 * 1024**3  # 8 GiB; Supabase Pro logical backups cover up to 15 GB
+DEFAULT_PRODUCTION_STORAGE_BYTES = 20 * 1024**3  # 20 GiB of uploads and assets
+DEFAULT_PRODUCTION_STORAGE_OBJECTS = 100_000
+
+
+@dataclass(frozen=True)
+class RestorePrediction:
+    measured_bytes: int
+    measured_seconds: float
+    overhead_seconds: float
+    bytes_per_second: float
+    production_bytes: int
+    predicted_seconds: float
+
+
+def parse_size(text: str) -> int:
+    """ "8GiB", "500 MB", "1024" (bytes) -> bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ConfigurationError(f"size {text!r} is not like 8GiB, 500MB or 1024")
+    unit = (match.group(2) or "B").upper()
+    factor = {
+        "B": 1,
+        "KB": 1000,
+        "MB": 1000**2,
+        "GB": 1000**3,
+        "TB": 1000**4,
+        "KIB": 1024,
+        "MIB": 1024**2,
+        "GIB": 1024**3,
+        "TIB": 1024**4,
+    }[unit]
+    return int(float(match.group(1)) * factor)
+
+
+def production_db_bytes() -> int:
+    raw = os.environ.get("RUNBOOK_PRODUCTION_DB_SIZE")
+    return parse_size(raw) if raw else DEFAULT_PRODUCTION_DB_BYTES
+
+
+def predict_restore(
+    measured_bytes: int, measured_seconds: float, overhead_seconds: float, production_bytes: int
+) -> RestorePrediction:
+    """Seconds to restore ``production_bytes`` (or objects), from one drill and its fixed cost."""
+    proportional = measured_seconds - overhead_seconds
+    if measured_bytes <= 0 or proportional <= 0:
+        raise ProcedureFailed(
+            f"the drill copy ({measured_bytes} units) restored too fast to measure throughput "
+            f"({measured_seconds:.2f} s, fixed cost {overhead_seconds:.2f} s); seed a larger one"
+        )
+    rate = measured_bytes / proportional
+    return RestorePrediction(
+        measured_bytes,
+        measured_seconds,
+        overhead_seconds,
+        rate,
+        production_bytes,
+        overhead_seconds + production_bytes / rate,
+    )
+
+
+def production_storage() -> tuple[int, int]:
+    """(objects, bytes) of production file storage: RUNBOOK_PRODUCTION_STORAGE_OBJECTS / _SIZE."""
+    objects = int(
+        os.environ.get("RUNBOOK_PRODUCTION_STORAGE_OBJECTS", DEFAULT_PRODUCTION_STORAGE_OBJECTS)
+    )
+    raw = os.environ.get("RUNBOOK_PRODUCTION_STORAGE_SIZE")
+    return objects, (parse_size(raw) if raw else DEFAULT_PRODUCTION_STORAGE_BYTES)
+
+
+@dataclass(frozen=True)
+class RpoResult:
+    backup_interval_seconds: float
+    backups_taken: int
+    disaster_at: datetime
+    newest_restored_commit: datetime | None
+    writes: int  # rows committed / files uploaded before the disaster
+    restored_writes: int  # of those, how many came back
+
+    @property
+    def loss_window_seconds(self) -> float:
+        if self.newest_restored_commit is None:
+            return float("inf")
+        return (self.disaster_at - self.newest_restored_commit).total_seconds()
+
+
+def simulate_rpo(
+    server: PostgresServer,
+    database: str,
+    clock: VirtualClock,
+    *,
+    interval_seconds: float,
+    disaster_after_seconds: float,
+    write_every_seconds: float,
+    workdir: Path,
+) -> RpoResult:
+    """Run the schedule from the first backup until disaster; restore the newest backup."""
+    if interval_seconds <= 0 or write_every_seconds <= 0:
+        raise ConfigurationError("backup interval and write interval must be positive")
+    start = clock.now()
+    end = start + timedelta(seconds=disaster_after_seconds)
+    next_backup, latest = start, None
+    written = backups = 0
+    with server.connect(database) as conn:
+        conn.execute("TRUNCATE drill_heartbeat")
+        while clock.now() + timedelta(seconds=write_every_seconds) <= end:
+            if clock.now() >= next_backup:
+                latest = take_logical_backup(server, database, workdir, clock.now())
+                backups += 1
+                next_backup += timedelta(seconds=interval_seconds)
+            clock.advance(write_every_seconds)
+            conn.execute(
+                "INSERT INTO drill_heartbeat (committed_at, note) VALUES (%s, 'rpo writer')",
+                (clock.now(),),
+            )
+            written += 1
+    clock.set(end)
+    disaster_at = clock.now()
+    newest, restored = _restore_and_read(server, latest, f"{database}_rpo")
+    return RpoResult(interval_seconds, backups, disaster_at, newest, written, restored)
+
+
+def simulate_storage_rpo(
+    s3: Any,
+    buckets: Buckets,
+    clock: VirtualClock,
+    *,
+    interval_seconds: float,
+    disaster_after_seconds: float,
+    upload_every_seconds: float,
+) -> RpoResult:
+    """Users upload files; the bucket is synced (as ``aws s3 sync`` does) on schedule; what does the
+    newest copy hold?"""
+    start = clock.now()
+    end = start + timedelta(seconds=disaster_after_seconds)
+    next_sync, newest_prefix = start, None
+    uploads = syncs = 0
+    while clock.now() + timedelta(seconds=upload_every_seconds) <= end:
+        if clock.now() >= next_sync:
+            newest_prefix = f"rpo-{clock.now():%Y%m%dT%H%M%S}/"
+            sync(s3, buckets.storage, "", buckets.backup, newest_prefix)
+            syncs += 1
+            next_sync += timedelta(seconds=interval_seconds)
+        clock.advance(upload_every_seconds)
+        s3.put_object(
+            Bucket=buckets.storage,
+            Key=f"uploads/{clock.now():%Y%m%dT%H%M%S}.bin",
+            Body=b"upload",
+            Metadata={"uploaded-at": clock.now().isoformat()},
+        )
+        uploads += 1
+    clock.set(end)
+    newest, restored = None, 0
+    if newest_prefix:
+        stamps = [
+            datetime.fromisoformat(
+                s3.head_object(Bucket=buckets.backup, Key=key)["Metadata"]["uploaded-at"]
+            )
+            for key in list_objects(s3, buckets.backup, newest_prefix + "uploads/")
+        ]
+        newest, restored = (max(stamps) if stamps else None), len(stamps)
+    return RpoResult(interval_seconds, syncs, clock.now(), newest, uploads, restored)
+
+
+def _restore_and_read(
+    server: PostgresServer, backup: DatabaseBackup | None, scratch: str
+) -> tuple[datetime | None, int]:
+    if backup is None:
+        return None, 0
+    server.create_database(scratch)
+    try:
+        restore_dump(server, backup.path, scratch, jobs=1)
+        with server.connect(scratch) as conn:
+            row = conn.execute("SELECT max(committed_at), count(*) FROM drill_heartbeat").fetchone()
+    finally:
+        server.drop_database(scratch)
+    assert row is not None
+    newest = row[0] if isinstance(row[0], datetime) else None
+    return newest, int(str(row[1]))
+
+
+def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path) -> float:
+    """Seconds to restore and verify ``database``'s schema alone: the size-independent part of a recovery."""
+    from runbook_lib.procedures.backup_recovery import verify
+
+    dump = workdir / "schema-only.dump"
+    shell.run(
+        [
+            server.binary("pg_dump"),
+            "--format",
+            "c",
+            "--schema-only",
+            "--no-owner",
+            "--file",
+            str(dump),
+            "--dbname",
+            database,
+        ],
+        env=server.client_env(),
+    ).check()
+    scratch = f"{database}_fixed_cost"
+    server.create_database(scratch)
+    try:
+        started = time.monotonic()
+        restore_dump(server, dump, scratch, jobs=1)
+        verify.fingerprint(server, scratch)
+        verify.amcheck(server, scratch)
+        return time.monotonic() - started
+    finally:
+        server.drop_database(scratch)
+
+
+@dataclass(frozen=True)
+class StorageRecovery:
+    objects: int
+    bytes: int
+    seconds: float  # emptied bucket -> every object back
+    fixed_seconds: float  # the same sync with nothing left to copy
+
+
+def measure_storage_recovery(s3: Any, buckets: Buckets, prefix: str) -> StorageRecovery:
+    """Restore the dated copy into the (emptied) storage bucket, timed; then time a no-op sync."""
+    from runbook_lib.procedures.backup_recovery.storage import restore_prefix
+
+    started = time.monotonic()
+    restore_prefix(s3, buckets, prefix)
+    seconds = time.monotonic() - started
+    started = time.monotonic()
+    restore_prefix(s3, buckets, prefix)
+    fixed = time.monotonic() - started
+    restored = list_objects(s3, buckets.storage)
+    return StorageRecovery(len(restored), sum(o["size"] for o in restored.values()), seconds, fixed)

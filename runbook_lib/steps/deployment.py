@@ -1,0 +1,295 @@
+"""Steps of features/deployment.feature (guide: Deployment Procedures, Rollback Procedures,
+Application Recovery)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from runbook_lib.errors import ThresholdBreached
+from runbook_lib.evidence import findings
+from runbook_lib.evidence.records import ScenarioEvidence
+from runbook_lib.guide.model import Guide
+from runbook_lib.procedures.backup_recovery import verify
+from runbook_lib.procedures.deployment import deploy
+from runbook_lib.procedures.deployment.vercel import Deployment, VercelClient
+from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.steps.backup_recovery import PreparedBackup
+from runbook_lib.steps.common import Attempt, attempt, comma_list, expect_failure
+from runbook_lib.world.postgres import PostgresServer
+
+
+@pytest.fixture
+def vercel(cloud: SimulatedCloud) -> VercelClient:
+    return VercelClient(
+        cloud.credentials.vercel_token,
+        cloud.target.vercel_project,
+        cloud.target.vercel_project_name,
+        cloud.clock,
+    )
+
+
+@pytest.fixture
+def live(vercel: VercelClient) -> list[Deployment]:
+    """Production deployments made before the scenario's release, oldest first."""
+    return []
+
+
+@given(parsers.parse("Napoleon AI's app repository at version {version}"), target_fixture="release")
+def app_repository(tmp_path: Path, vercel: VercelClient, version: str) -> deploy.Release:
+    return deploy.Release(deploy.make_app_repo(tmp_path / "app", version), vercel)
+
+
+@when("the release checklist reports every item met", target_fixture="gate")
+@when(parsers.parse('the release checklist reports "{unmet}" unmet'), target_fixture="gate")
+def checklist(guide: Guide, unmet: str = "") -> Attempt:
+    status = {item: item not in comma_list(unmet) for item in guide.checklist}
+    return attempt(lambda: deploy.readiness_gate(guide.checklist, status))
+
+
+@then("the release is allowed")
+def allowed(gate: Attempt, guide: Guide, evidence: ScenarioEvidence) -> None:
+    gate.unwrap()
+    evidence.measure("checklist items checked", len(guide.checklist))
+
+
+@then(parsers.parse('the release is refused naming "{items}"'))
+def refused(gate: Attempt, evidence: ScenarioEvidence, items: str) -> None:
+    for item in comma_list(items):
+        expect_failure(gate, evidence, item)
+
+
+def _go_live(
+    vercel: VercelClient, live: list[Deployment], meta: dict[str, bool] | None = None
+) -> Deployment:
+    deployment = vercel.wait_ready(vercel.deploy("production", f"{len(live) + 1:040x}", meta))
+    live.append(deployment)
+    return deployment
+
+
+@given("a healthy production deployment is live")
+def healthy_live(vercel: VercelClient, live: list[Deployment]) -> None:
+    _go_live(vercel, live)
+
+
+@given("an unhealthy release reached production")
+def unhealthy_live(vercel: VercelClient, live: list[Deployment]) -> None:
+    _go_live(vercel, live, {"simulateUnhealthy": True})
+
+
+_RELEASE_FAULTS: dict[str, Callable[[deploy.Release], None]] = {
+    "the test suite fails": lambda r: deploy.set_script(
+        r.repo, "test:ci", 'node -e "process.exit(1)"'
+    ),
+    "the build fails": lambda r: deploy.set_script(
+        r.repo, "build", "node -e \"console.error('Type error'); process.exit(1)\""
+    ),
+    "the staging build fails": lambda r: r.faults.update(staging={"simulateBuildFailure": True}),
+    "the staging deployment is unhealthy": lambda r: r.faults.update(
+        staging={"simulateUnhealthy": True}
+    ),
+}
+
+
+@given(parsers.re("(?P<fault>" + "|".join(_RELEASE_FAULTS) + ")"))
+def release_fault(release: deploy.Release, fault: str) -> None:
+    _RELEASE_FAULTS[fault](release)
+
+
+_API_FAULTS: dict[str, Callable[[SimulatedCloud], None]] = {
+    "answers 503 to every request": lambda c: c.vercel.inject(503, times=1000, method="POST"),
+    "times out on every request": lambda c: c.vercel.inject(None, times=1000, method="POST"),
+    "rejects the token": lambda c: c.vercel.tokens.clear(),
+    "keeps the build running forever": lambda c: setattr(c.vercel, "build_seconds", 10**9),
+}
+
+
+@given(parsers.parse("the Vercel API {fault}"))
+def vercel_fault(cloud: SimulatedCloud, fault: str) -> None:
+    _API_FAULTS[fault](cloud)
+
+
+@when("the operator runs the guide's deployment steps")
+def run_steps(guide: Guide, release: deploy.Release, evidence: ScenarioEvidence) -> None:
+    deploy.run_release(guide, release)
+    for step in release.steps:
+        evidence.note(
+            f"step {step.number} {step.title} (`{step.command}`): {step.status} {step.detail[:160]}"
+        )
+
+
+@then(parsers.parse("all {count:d} deployment steps passed in the guide's order"))
+def all_passed(
+    release: deploy.Release, guide: Guide, evidence: ScenarioEvidence, count: int
+) -> None:
+    evidence.check(
+        "deployment steps passed", sum(s.status == "passed" for s in release.steps), "==", count
+    )
+    if [s.number for s in release.steps] != [s.number for s in guide.deployment_steps]:
+        raise ThresholdBreached("the steps did not run in the guide's order")
+
+
+@then("production serves the released commit")
+def serves_release(
+    vercel: VercelClient, release: deploy.Release, evidence: ScenarioEvidence
+) -> None:
+    current = vercel.production()
+    assert release.production is not None
+    assert current is not None
+    evidence.check(
+        "production is the released deployment", int(current.id == release.production.id), "==", 1
+    )
+    evidence.check("production is healthy", int(vercel.healthy(current)), "==", 1)
+
+
+@then("the release branch names the released version")
+def branch_names_version(release: deploy.Release, guide: Guide, evidence: ScenarioEvidence) -> None:
+    branch = guide.deployment_steps[0].command.split()[-1]
+    evidence.note(f"branch {branch}, npm version patch released {release.version}")
+    if branch.removeprefix("release/v") != release.version:
+        findings.confirm(
+            evidence,
+            "GUIDE-RELEASE-VERSION-MISMATCH",
+            f"step 1 creates {branch}, step 2 (`npm version patch`) releases v{release.version}",
+        )
+
+
+@then(parsers.parse("step {number:d} failed and every later step did not run"))
+def stopped(release: deploy.Release, evidence: ScenarioEvidence, number: int) -> None:
+    failed = release.failed_step
+    evidence.check(
+        "failed step",
+        failed.number if failed else 0,
+        "==",
+        number,
+        detail=failed.detail if failed else "",
+    )
+    later = [s for s in release.steps if s.number > number]
+    evidence.check("later steps that ran", sum(s.status != "not run" for s in later), "==", 0)
+
+
+@then(parsers.parse('step {number:d} failed naming "{words}"'))
+def failed_naming(
+    release: deploy.Release, evidence: ScenarioEvidence, number: int, words: str
+) -> None:
+    failed = release.failed_step
+    evidence.check("failed step", failed.number if failed else 0, "==", number)
+    assert failed is not None
+    if words.lower() not in failed.detail.lower():
+        raise ThresholdBreached(
+            f"step {number} failed with {failed.detail!r}, which does not name {words!r}"
+        )
+
+
+@then("production still serves the deployment that was live")
+def still_live(vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence) -> None:
+    current = vercel.production()
+    evidence.check(
+        "production unchanged", int(current is not None and current.id == live[-1].id), "==", 1
+    )
+
+
+@when("the operator runs the guide's rollback command", target_fixture="rollback")
+def run_rollback(guide: Guide, vercel: VercelClient, evidence: ScenarioEvidence) -> Attempt:
+    evidence.note(
+        f"`{guide.command('vercel', guide.rollback_commands).text}` -> POST /v1/projects/{{id}}/rollback/{{deployment}}"
+    )
+    return attempt(lambda: deploy.rollback_production(vercel))
+
+
+def _production_is(
+    vercel: VercelClient, deployment_id: str, what: str, evidence: ScenarioEvidence
+) -> None:
+    current = vercel.production()
+    evidence.check(
+        f"production is {what}", int(current is not None and current.id == deployment_id), "==", 1
+    )
+    evidence.check(
+        "production is healthy", int(current is not None and vercel.healthy(current)), "==", 1
+    )
+
+
+@then("production serves the deployment that was live before the bad release")
+def rolled_back(
+    rollback: Attempt, vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence
+) -> None:
+    result: deploy.Rollback = rollback.unwrap()
+    _production_is(vercel, live[0].id, "the last healthy deployment", evidence)
+    evidence.note(f"rolled back from {result.from_id} to {result.to.id}")
+
+
+@then("the rollback took no longer than the Application RTO")
+def rollback_rto(rollback: Attempt, guide: Guide, evidence: ScenarioEvidence) -> None:
+    evidence.check(
+        "rollback time (simulated clock)",
+        rollback.unwrap().seconds,
+        "<=",
+        guide.objective("Application").rto_seconds,
+        "s",
+    )
+
+
+@then(parsers.parse('the rollback fails with "{words}"'))
+def rollback_fails(rollback: Attempt, evidence: ScenarioEvidence, words: str) -> None:
+    expect_failure(rollback, evidence, words)
+
+
+@when("the release's migration damages the data")
+def damaging_migration(drill_server: PostgresServer, database: str) -> None:
+    with drill_server.connect(database) as conn:
+        conn.execute("UPDATE users SET plan = 'free' WHERE id % 7 = 0")
+        conn.execute("DELETE FROM subscriptions WHERE status = 'canceled'")
+
+
+@then("the recovered database equals the pre-release state")
+def pre_release_state(
+    recovery: Attempt,
+    prepared: PreparedBackup,
+    drill_server: PostgresServer,
+    recovery_target: str,
+    evidence: ScenarioEvidence,
+) -> None:
+    recovery.unwrap()
+    problems = verify.differences(
+        prepared.source, verify.fingerprint(drill_server, recovery_target)
+    )
+    evidence.check(
+        "differences from the pre-release state",
+        len(problems),
+        "==",
+        0,
+        detail="; ".join(problems[:3]),
+    )
+
+
+@when(
+    parsers.parse('the operator redeploys the last good commit with "{command}"'),
+    target_fixture="redeployed",
+)
+def redeploy(
+    vercel: VercelClient, live: list[Deployment], command: str
+) -> tuple[Deployment, float]:
+    return deploy.redeploy(vercel, live[0].commit)
+
+
+@then("production is healthy again")
+def healthy_again(
+    redeployed: tuple[Deployment, float], vercel: VercelClient, evidence: ScenarioEvidence
+) -> None:
+    _production_is(vercel, redeployed[0].id, "the redeployment", evidence)
+
+
+@then("the redeploy took no longer than the Application RTO")
+def redeploy_rto(
+    redeployed: tuple[Deployment, float], guide: Guide, evidence: ScenarioEvidence
+) -> None:
+    evidence.check(
+        "redeploy time (simulated clock)",
+        redeployed[1],
+        "<=",
+        guide.objective("Application").rto_seconds,
+        "s",
+    )

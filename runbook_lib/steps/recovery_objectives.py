@@ -1,0 +1,285 @@
+"""Steps of features/recovery_objectives.feature (guide: Recovery Time Objectives (RTO))."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
+
+from runbook_lib.errors import ThresholdBreached
+from runbook_lib.evidence import findings
+from runbook_lib.evidence.records import ScenarioEvidence
+from runbook_lib.guide.model import BackupSchedule, Guide
+from runbook_lib.guide.units import parse_duration
+from runbook_lib.procedures import recovery_objectives as objectives
+from runbook_lib.procedures.backup_recovery import storage
+from runbook_lib.procedures.backup_recovery.restore import RecoveryResult, recover_database
+from runbook_lib.procedures.backup_recovery.storage import Buckets
+from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.steps.backup_recovery import PreparedBackup
+from runbook_lib.world.postgres import PostgresServer
+
+
+@given("a seeded production database of the drill size", target_fixture="database")
+def drill_size_database(drill_size_db: str) -> str:
+    return drill_size_db
+
+
+@when(
+    "disaster is declared and the operator recovers the database from the newest backup",
+    target_fixture="recovery_result",
+)
+def declared_recovery(
+    drill_server: PostgresServer,
+    s3: Any,
+    prepared: PreparedBackup,
+    recovery_target: str,
+    workdir: Path,
+    buckets: Buckets,
+) -> RecoveryResult:
+    restore_dir = workdir / "restore"
+    restore_dir.mkdir()
+    return recover_database(
+        drill_server, s3, buckets.backup, prepared.source, recovery_target, restore_dir
+    )
+
+
+@then("the recovered database is verified and accepting queries")
+def recovered_accepting(
+    recovery_result: RecoveryResult, drill_server: PostgresServer, evidence: ScenarioEvidence
+) -> None:
+    with drill_server.connect(recovery_result.database) as conn:
+        row = conn.execute("SELECT count(*) FROM users").fetchone()
+    evidence.check(
+        "users readable in the recovered database", int(str(row[0])) if row else 0, ">", 0
+    )
+    for step in recovery_result.steps:
+        evidence.measure(f"recovery step: {step.name}", step.seconds, "s")
+    evidence.measure("parallel restore jobs", recovery_result.jobs)
+
+
+@then("the measured recovery time is within the Database RTO")
+def measured_rto(recovery_result: RecoveryResult, guide: Guide, evidence: ScenarioEvidence) -> None:
+    evidence.check(
+        "database recovery time (measured)",
+        recovery_result.seconds,
+        "<=",
+        guide.objective("Database").rto_seconds,
+        "s",
+    )
+
+
+@then("the recovery time predicted at production size is within the Database RTO")
+def predicted_rto(
+    recovery_result: RecoveryResult,
+    drill_server: PostgresServer,
+    database: str,
+    workdir: Path,
+    guide: Guide,
+    evidence: ScenarioEvidence,
+) -> None:
+    fixed = objectives.fixed_restore_cost(drill_server, database, workdir)
+    prediction = objectives.predict_restore(
+        recovery_result.database_bytes,
+        recovery_result.seconds,
+        fixed,
+        objectives.production_db_bytes(),
+    )
+    evidence.measure("drill database size", recovery_result.database_bytes, "bytes")
+    evidence.measure("restore throughput", prediction.bytes_per_second / 1024**2, "MiB/s")
+    evidence.measure("size-independent recovery cost", fixed, "s")
+    evidence.measure("production database size", prediction.production_bytes, "bytes")
+    evidence.check(
+        "database recovery time (predicted at production size)",
+        prediction.predicted_seconds,
+        "<=",
+        guide.objective("Database").rto_seconds,
+        "s",
+    )
+
+
+@when(
+    parsers.re(
+        r"backups run (?:on the guide's database backup schedule|every (?P<every>.+?)) while a writer commits every minute"
+    ),
+    target_fixture="backup_schedule",
+)
+def backup_schedule(guide: Guide, every: str | None) -> BackupSchedule:
+    """The guide's own schedule, or a schedule the scenario proposes instead (line 0)."""
+    if every:
+        return BackupSchedule("Database", parse_duration(every), f"every {every}", 0)
+    schedule = guide.backup_schedule("Database")
+    if schedule.interval_seconds is None:
+        raise ThresholdBreached("the guide states no database backup schedule")
+    return schedule
+
+
+@when("disaster strikes 1 minute before the next scheduled backup", target_fixture="rpo")
+def database_disaster(
+    drill_server: PostgresServer,
+    database: str,
+    backup_schedule: BackupSchedule,
+    workdir: Path,
+    cloud: SimulatedCloud,
+) -> objectives.RpoResult:
+    return objectives.simulate_rpo(
+        drill_server,
+        database,
+        cloud.clock,
+        interval_seconds=backup_schedule.interval_seconds or 0,
+        disaster_after_seconds=2 * (backup_schedule.interval_seconds or 0) - 60,
+        write_every_seconds=60,
+        workdir=workdir,
+    )
+
+
+@then("the data lost is within the Database RPO")
+def database_rpo(
+    rpo: objectives.RpoResult,
+    backup_schedule: BackupSchedule,
+    guide: Guide,
+    evidence: ScenarioEvidence,
+) -> None:
+    guides_own = backup_schedule.line > 0
+    _check_rpo(
+        rpo,
+        guide.objective("Database").rpo_seconds,
+        "database",
+        evidence,
+        backup_schedule.text if guides_own else None,
+    )
+
+
+def _check_rpo(
+    rpo: objectives.RpoResult,
+    objective: float,
+    what: str,
+    evidence: ScenarioEvidence,
+    guide_schedule: str | None,
+) -> None:
+    """Record the simulation; when the guide's own schedule misses the RPO, that is the finding."""
+    evidence.measure(f"{what} backups taken", rpo.backups_taken)
+    evidence.measure(f"{what} writes before the disaster", rpo.writes)
+    evidence.measure(f"{what} writes restored", rpo.restored_writes)
+    evidence.measure(f"{what} backup interval", rpo.backup_interval_seconds, "s")
+    loss = rpo.loss_window_seconds
+    if loss > objective and guide_schedule is not None:
+        evidence.measure(f"{what} data-loss window", loss, "s", "<=", objective)
+        findings.confirm(
+            evidence,
+            "GUIDE-RPO-DAILY-BACKUPS",
+            f"the guide says '{guide_schedule}'; disaster just before the next backup "
+            f"loses {loss / 3600:.2f} h of writes, the RPO allows {objective / 3600:g} h",
+        )
+    evidence.check(f"{what} data-loss window", loss, "<=", objective, "s")
+
+
+@when(
+    "disaster empties the storage bucket and the operator restores it from today's backup prefix",
+    target_fixture="storage_recovery",
+)
+def storage_disaster(
+    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+) -> objectives.StorageRecovery:
+    storage.empty_bucket(s3, buckets.storage)
+    findings.report(
+        evidence,
+        "GUIDE-NO-STORAGE-RECOVERY",
+        "the drill restored with the reverse of the guide's sync",
+    )
+    return objectives.measure_storage_recovery(s3, buckets, sync.prefix)
+
+
+@given("the storage bucket's contents are recorded", target_fixture="storage_before")
+def storage_recorded(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
+    return storage.snapshot(s3, buckets.storage)
+
+
+@then("the measured storage recovery time is within the File Storage RTO")
+def storage_rto(
+    storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence
+) -> None:
+    evidence.measure("storage objects restored", storage_recovery.objects)
+    evidence.check(
+        "file storage recovery time (measured)",
+        storage_recovery.seconds,
+        "<=",
+        guide.objective("File Storage").rto_seconds,
+        "s",
+    )
+
+
+@then("the storage recovery time predicted at production size is within the File Storage RTO")
+def storage_rto_predicted(
+    storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence
+) -> None:
+    objects, size = objectives.production_storage()
+    prediction = objectives.predict_restore(
+        storage_recovery.objects, storage_recovery.seconds, storage_recovery.fixed_seconds, objects
+    )
+    evidence.measure(
+        "storage objects restored per second", prediction.bytes_per_second, "objects/s"
+    )
+    evidence.measure("production storage objects", objects)
+    evidence.measure(
+        "production storage size (not modelled: local S3 has no bandwidth limit)", size, "bytes"
+    )
+    evidence.check(
+        "file storage recovery time (predicted at production size)",
+        prediction.predicted_seconds,
+        "<=",
+        guide.objective("File Storage").rto_seconds,
+        "s",
+    )
+
+
+@then("the guide's file storage backup schedule is within the File Storage RPO")
+def storage_schedule(guide: Guide, evidence: ScenarioEvidence) -> None:
+    schedule = guide.backup_schedule("File Storage")
+    if schedule.interval_seconds is None:
+        findings.confirm(
+            evidence,
+            "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
+            f"the File Storage Backups block says only '{schedule.text}' (line {schedule.line})",
+        )
+    evidence.check(
+        "file storage backup interval",
+        schedule.interval_seconds or 0,
+        "<=",
+        guide.objective("File Storage").rpo_seconds,
+        "s",
+    )
+
+
+@when(
+    parsers.parse(
+        "the storage bucket is synced every {every} while users upload a file every {upload}"
+    ),
+    target_fixture="sync_schedule",
+)
+def storage_schedule_given(every: str, upload: str) -> tuple[float, float]:
+    return parse_duration(every), parse_duration(upload)
+
+
+@when("disaster strikes 1 minute before the next scheduled sync", target_fixture="rpo")
+def storage_disaster_rpo(
+    sync_schedule: tuple[float, float],
+    s3: Any,
+    storage_buckets: Buckets,
+    cloud: SimulatedCloud,
+) -> objectives.RpoResult:
+    interval, upload = sync_schedule
+    return objectives.simulate_storage_rpo(
+        s3,
+        storage_buckets,
+        cloud.clock,
+        interval_seconds=interval,
+        disaster_after_seconds=2 * interval - 60,
+        upload_every_seconds=upload,
+    )
+
+
+@then("the files lost are within the File Storage RPO")
+def storage_rpo(rpo: objectives.RpoResult, guide: Guide, evidence: ScenarioEvidence) -> None:
+    _check_rpo(rpo, guide.objective("File Storage").rpo_seconds, "file storage", evidence, None)

@@ -1,0 +1,81 @@
+"""Running external commands (pg_dump, pg_restore, aws, git, npm) as an operator would.
+
+:func:`run` takes an argv list; :func:`run_shell` runs one line of the guide through
+``bash -c`` so that its ``$(date +%Y%m%d)`` expands exactly as on an operator's terminal.
+Results are frozen and carry their timing; secrets are redacted from what they keep.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from runbook_lib.errors import CommandFailed, EnvironmentMissing
+from runbook_lib.world import redact
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def check(self) -> CommandResult:
+        if not self.ok:
+            raise CommandFailed(list(self.argv), self.returncode, self.stderr)
+        return self
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+    cwd: str | None = None,
+    input_text: str | None = None,
+) -> CommandResult:
+    """Run ``argv``; a missing program is EnvironmentMissing, a timeout CommandFailed."""
+    if (
+        shutil.which(argv[0], path=(env or {}).get("PATH")) is None
+        and shutil.which(argv[0]) is None
+    ):
+        raise EnvironmentMissing(
+            f"{argv[0]} is not installed or not on PATH (see `runbook doctor`)"
+        )
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            list(argv),
+            env=dict(env) if env else None,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CommandFailed(list(argv), -1, f"timed out after {timeout:g} s") from None
+    return CommandResult(
+        tuple(argv),
+        done.returncode,
+        redact.text(done.stdout),
+        redact.text(done.stderr),
+        time.monotonic() - started,
+    )
+
+
+def run_shell(
+    line: str, *, env: Mapping[str, str] | None = None, timeout: float = 600, cwd: str | None = None
+) -> CommandResult:
+    """Run one command line of the guide, unchanged, through bash."""
+    return run(["bash", "-c", line], env=env, timeout=timeout, cwd=cwd)
