@@ -19,7 +19,6 @@ from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.sim.s3 import MotoServer
 from runbook_lib.world.postgres import embedded_cluster
 from runbook_lib.world.targets import SIMULATED, load_target
-
 from tests.helpers import child_environ
 from tests.helpers import runbook as _runbook
 
