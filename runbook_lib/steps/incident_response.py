@@ -259,6 +259,7 @@ def evidence_locked(response: SecurityResponse, s3: Any, evidence: ScenarioEvide
 @when("the security team tries to remediate without preserving evidence", target_fixture="refusal")
 def remediate_early(guide: Guide) -> Attempt:
     response = SecurityResponse(guide)
+
     def complete_every_phase() -> None:
         for phase in response.phases:
             response.complete(phase.name)
