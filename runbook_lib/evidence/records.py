@@ -111,6 +111,14 @@ class ScenarioEvidence:
             )
         return measurement
 
+    def check_true(self, name: str, holds: bool, detail: str = "") -> Measurement:
+        """Record a yes/no check (as 1 or 0, which must equal 1), then raise ThresholdBreached
+        when it does not hold."""
+        measurement = self.measure(name, 1.0 if holds else 0.0, "", "==", 1.0, detail)
+        if not holds:
+            raise ThresholdBreached(f"{name}: no" + (f" ({detail})" if detail else ""))
+        return measurement
+
     def finding(self, finding_id: str, section: str, title: str, detail: str) -> Finding:
         found = Finding(finding_id, section, title, detail, self.name)
         self.findings.append(found)
