@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from runbook_lib.errors import RunbookError
+from runbook_lib.errors import ConfigurationError, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.guide.units import format_seconds
 from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
@@ -105,7 +105,7 @@ def drill(
     ] = False,
 ) -> None:
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
-    from runbook_lib.drill import gameday
+    from runbook_lib.drill.faults import run_wide, verdict
     from runbook_lib.drill.options import DrillOptions
     from runbook_lib.drill.runner import run_drill, summary_rows
 
@@ -128,9 +128,9 @@ def drill(
     rows, findings = summary_rows(directory)
     _print_summary(rows, findings, directory)
     if fault and code in (0, 1):
-        game = gameday.fault(fault)
+        game = run_wide(fault)
         failed = sum(row[2] for row in rows)
-        ok = gameday.verdict(game.expected, failed)
+        ok = verdict(game.expected, failed)
         typer.echo(
             f"\ngame day {game.name}: expected {game.expected}; {failed} scenario(s) caught it -> "
             f"{'as expected' if ok else 'NOT as expected'}"
@@ -161,13 +161,13 @@ def _print_summary(
 
 @app.command()
 def faults() -> None:
-    """The fault catalogue: what each fault breaks and whether drills must detect or survive it."""
-    from runbook_lib.drill.gameday import CATALOGUE
+    """The fault registry: what each fault breaks and whether drills must detect or survive it."""
+    from runbook_lib.drill.faults import CATALOGUE
 
-    typer.echo(f"{'fault':<24} {'expected':<9} {'run-wide':<9} what it breaks")
+    typer.echo(f"{'fault':<28} {'expected':<9} {'run-wide':<9} what it breaks")
     for item in CATALOGUE:
         typer.echo(
-            f"{item.name:<24} {item.expected:<9} {'yes' if item.run_wide else 'no':<9} {item.breaks}"
+            f"{item.name:<28} {item.expected:<9} {'yes' if item.run_wide else 'no':<9} {item.breaks}"
         )
 
 
@@ -219,6 +219,40 @@ def _guide_summary(model: Guide) -> str:
         + "; ".join(f"{d.name} {format_seconds(d.seconds)}" for d in model.post_incident_review)
     ]
     return "\n".join(lines)
+
+
+@app.command()
+def setup(
+    with_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--with",
+            help="Also install an optional requirement: docker (the --pg container backend).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be installed; install nothing.")
+    ] = False,
+) -> None:
+    """Install what the drills need and this machine lacks (idempotent); exit 3 if it cannot."""
+    from runbook_lib.drill.requirements import OPTIONAL_KEYS, REQUIREMENTS
+    from runbook_lib.drill.setup import setup as run_setup
+
+    extras = tuple(with_ or ())
+    unknown = sorted(set(extras) - set(OPTIONAL_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"--with {', '.join(unknown)}: unknown; choose from {', '.join(OPTIONAL_KEYS)}"
+        )
+    outcomes = run_setup(extras, dry_run=dry_run, say=typer.echo)
+    required = {r.name for r in REQUIREMENTS if r.required or r.optional_key in extras}
+    failed = [o.name for o in outcomes if o.state == "failed" and o.name in required]
+    if failed:
+        typer.echo(
+            f"the drills cannot run until these are installed: {', '.join(failed)}", err=True
+        )
+        raise typer.Exit(3)
+    typer.echo("dry run: nothing installed" if dry_run else "ready: run `runbook drill`")
 
 
 @app.command()

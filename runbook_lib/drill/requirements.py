@@ -1,0 +1,187 @@
+"""What the drills need from the machine, how to tell it is there, and how to install it.
+
+One table serves ``runbook doctor`` (read-only: probe each requirement) and ``runbook setup``
+(probe, install what is missing through the ecosystem's own installer, probe again). A
+requirement marked *required* stops the default drill when missing; the others enable a part
+of it (promtool checks the alert evaluator, npm runs the guide's ``npm`` steps), which
+``runbook setup`` installs too, or another backend (Docker for ``--pg container``), which
+``runbook setup --with docker`` asks for.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from runbook_lib.errors import EnvironmentMissing
+from runbook_lib.world.postgres import docker_available, find_bindir
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a probe saw: whether the thing is there, and its version or why not."""
+
+    found: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    purpose: str
+    probe: Callable[[], Probe]
+    required: bool  # the default drill cannot run without it
+    apt: tuple[str, ...] = ()  # Debian packages that provide it
+    pip: tuple[str, ...] = ()  # Python distributions that provide it
+    optional_key: str = ""  # `runbook setup --with KEY` installs an optional requirement
+    by_default: bool = True  # `runbook setup` installs it without being asked
+
+    @property
+    def fix(self) -> str:
+        if self.apt:
+            return f"apt-get install {' '.join(self.apt)}"
+        if self.pip:
+            return f"pip install {' '.join(self.pip)}"
+        return ""
+
+
+def version_of(argv: list[str]) -> str | None:
+    """The first line a program prints for ``argv`` (its version), or None when it is absent."""
+    if not shutil.which(argv[0]) and not os.path.exists(argv[0]):
+        return None
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "present"
+
+
+def _program(*argv: str) -> Callable[[], Probe]:
+    def probe() -> Probe:
+        found = version_of(list(argv))
+        return Probe(found is not None, found or "not found")
+
+    return probe
+
+
+def _postgres_server() -> Probe:
+    try:
+        bindir = find_bindir()
+    except EnvironmentMissing as exc:
+        return Probe(False, str(exc))
+    version = version_of([str(bindir / "pg_ctl"), "--version"]) or "unknown version"
+    return Probe(True, f"{version} in {bindir}")
+
+
+def _extension_dirs(bindir: Path) -> list[Path]:
+    major = bindir.parent.name
+    return [
+        Path("/usr/share/postgresql") / major / "extension",
+        bindir.parent / "share" / "extension",
+        bindir.parent / "share" / "postgresql" / "extension",
+        *Path("/usr/share/postgresql").glob("*/extension"),
+    ]
+
+
+def _postgres_contrib() -> Probe:
+    try:
+        bindir = find_bindir()
+    except EnvironmentMissing:
+        return Probe(False, "no PostgreSQL server binaries")
+    for directory in _extension_dirs(bindir):
+        if (directory / "pg_stat_statements.control").exists():
+            return Probe(True, f"pg_stat_statements in {directory}")
+    return Probe(False, "pg_stat_statements is not installed")
+
+
+def _postgres_user() -> Probe:
+    if os.geteuid() != 0:
+        return Probe(True, "not needed (not running as root)")
+    found = subprocess.run(["id", "postgres"], capture_output=True, check=False).returncode == 0
+    return Probe(found, "present" if found else "missing: PostgreSQL refuses to run as root")
+
+
+def _docker() -> Probe:
+    if docker_available():
+        return Probe(True, "answers")
+    installed = version_of(["dockerd", "--version"])
+    return Probe(False, f"installed ({installed}) but not answering" if installed else "not found")
+
+
+def _python(dist: str) -> Callable[[], Probe]:
+    def probe() -> Probe:
+        try:
+            return Probe(True, metadata.version(dist))
+        except metadata.PackageNotFoundError:
+            return Probe(False, "not installed")
+
+    return probe
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement(
+        "PostgreSQL 15 server",
+        "the real database every drill restores into",
+        _postgres_server,
+        True,
+        apt=("postgresql", "postgresql-contrib"),
+    ),
+    Requirement(
+        "PostgreSQL contrib (pg_stat_statements)",
+        "the guide's slow-query report and the query alert",
+        _postgres_contrib,
+        True,
+        apt=("postgresql-contrib",),
+    ),
+    Requirement(
+        "unprivileged 'postgres' user (running as root)",
+        "PostgreSQL refuses to run as root",
+        _postgres_user,
+        True,
+    ),
+    Requirement(
+        "aws CLI", "the guide's aws s3 sync", _program("aws", "--version"), True, pip=("awscli",)
+    ),
+    Requirement(
+        "git", "the guide's release branch", _program("git", "--version"), True, apt=("git",)
+    ),
+    Requirement(
+        "curl", "the guide's backup trigger", _program("curl", "--version"), True, apt=("curl",)
+    ),
+    Requirement(
+        "npm",
+        "the guide's npm version / npm run steps",
+        _program("npm", "--version"),
+        False,
+        apt=("npm",),
+        optional_key="npm",
+    ),
+    Requirement(
+        "promtool",
+        "checks the alert evaluator against Prometheus",
+        _program("promtool", "--version"),
+        False,
+        apt=("prometheus",),
+        optional_key="promtool",
+    ),
+    Requirement(
+        "Docker daemon (--pg container)",
+        "the container backend; the embedded backend is used without it",
+        _docker,
+        False,
+        apt=("docker.io",),
+        optional_key="docker",
+        by_default=False,
+    ),
+    *(
+        Requirement(f"python: {dist}", "the drill runner", _python(dist), True, pip=(dist,))
+        for dist in ("pytest-bdd", "moto", "respx", "hypothesis")
+    ),
+)
+OPTIONAL_KEYS = tuple(r.optional_key for r in REQUIREMENTS if r.optional_key and not r.by_default)
