@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_lib.guide.features import read_features, scenarios_by_tag
 from runbook_lib.guide.model import Guide
-from runbook_lib.procedures.security.compliance import scenarios_by_tag
 
 NOT_TESTABLE = {
     "production-operations-guide": "the document title",
@@ -51,7 +51,7 @@ def _items_per_section(guide: Guide) -> dict[str, int]:
 
 
 def coverage(guide: Guide, features: Path) -> list[Row]:
-    tagged = {k.lower(): v for k, v in scenarios_by_tag(features, "guide").items()}
+    tagged = {k.lower(): v for k, v in scenarios_by_tag(read_features(features), "guide").items()}
     counts = _items_per_section(guide)
     rows = []
     for section in guide.sections:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_lib.guide.features import Row, read_features
 from runbook_lib.guide.model import Guide
 from runbook_lib.guide.units import Quantity, parse_quantity
 
@@ -76,37 +77,35 @@ def _same(feature: Quantity, guide: Quantity) -> bool:
 
 
 def find_drift(guide: Guide, features: Path) -> list[Drift]:
+    """Every figure a feature table quotes that differs from the guide's, in file order."""
     figures = guide_figures(guide)
     found = []
-    for path in sorted(features.glob("*.feature")):
-        header: list[str] = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            stripped = line.strip()
-            if not stripped.startswith("|"):
-                header = []
-                continue
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
-            if not header:
-                header = [c.lower() for c in cells]
-                continue
-            item = cells[0].lower()
-            for column, cell in zip(header[1:], cells[1:], strict=False):
-                known = figures.get((item, column))
-                if known is None:
-                    continue
-                try:
-                    quoted = parse_quantity(cell)
-                except ValueError:
-                    continue
-                if not _same(quoted, known[0]):
-                    found.append(
-                        Drift(
-                            f"{path.parent.name}/{path.name}",
-                            number,
-                            f"{cells[0]} {column}",
-                            cell,
-                            known[1],
-                            known[2],
-                        )
-                    )
+    for feature in read_features(features):
+        for table in feature.tables():
+            header = [c.lower() for c in table.header]
+            for row in table.body:
+                found += _row_drift(
+                    f"{feature.path.parent.name}/{feature.path.name}", row, header, figures
+                )
+    return found
+
+
+def _row_drift(
+    where: str,
+    row: Row,
+    header: list[str],
+    figures: dict[tuple[str, str], tuple[Quantity, str, int]],
+) -> list[Drift]:
+    found = []
+    item = row.cells[0]
+    for column, cell in zip(header[1:], row.cells[1:], strict=False):
+        known = figures.get((item.lower(), column))
+        if known is None:
+            continue
+        try:
+            quoted = parse_quantity(cell)
+        except ValueError:
+            continue
+        if not _same(quoted, known[0]):
+            found.append(Drift(where, row.line, f"{item} {column}", cell, known[1], known[2]))
     return found

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook_lib.guide.features import read_features, scenarios_by_tag
 from runbook_lib.guide.model import Guide
 from runbook_lib.world.postgres import PostgresServer
 
@@ -35,29 +36,8 @@ def tag_name(label: str) -> str:
     return re.sub(r"\s+", "-", label.strip()).upper()
 
 
-def scenarios_by_tag(features: Path, kind: str) -> dict[str, list[str]]:
-    """``@kind:<value>`` tag value -> names of the scenarios carrying it (feature tags included)."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(features.glob("*.feature")):
-        pending: list[str] = []
-        feature_tags: list[str] = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            stripped = line.strip()
-            if stripped.startswith("@"):
-                pending += re.findall(rf"@{kind}:(\S+)", stripped)
-            elif stripped.startswith("Feature:"):
-                feature_tags, pending = pending, []
-            elif stripped.startswith(("Scenario:", "Scenario Outline:")):
-                for value in feature_tags + pending:
-                    found.setdefault(value.upper(), []).append(
-                        f"{path.stem}: {stripped.split(':', 1)[1].strip()}"
-                    )
-                pending = []
-    return found
-
-
 def coverage(guide: Guide, features: Path) -> list[Coverage]:
-    tagged = scenarios_by_tag(features, "compliance")
+    tagged = scenarios_by_tag(read_features(features), "compliance")
     return [
         Coverage(
             s.label,
