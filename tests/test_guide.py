@@ -250,3 +250,23 @@ def test_cli_guide_summary_is_readable() -> None:
     assert done.returncode == 0
     assert "Database" in done.stdout
     assert "RTO   15 min" in done.stdout
+
+
+def test_lookups_of_what_the_guide_lacks_are_guide_errors_naming_it() -> None:
+    """Every expected failure goes through the error tree (no bare KeyError or StopIteration)."""
+    guide = load_guide()
+    for lookup in (
+        lambda: guide.backup_schedule("Email Archive"),
+        lambda: guide.objective("Email Archive"),
+        lambda: guide.severity("P9"),
+        lambda: guide.section("Nowhere"),
+        lambda: guide.command("kubectl", guide.recovery_commands),
+    ):
+        with pytest.raises(GuideError) as raised:
+            lookup()
+        assert raised.value.exit_code == 2
+        assert (
+            "Email Archive" in str(raised.value)
+            or "P9" in str(raised.value)
+            or ("Nowhere" in str(raised.value) or "kubectl" in str(raised.value))
+        )

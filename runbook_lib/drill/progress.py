@@ -13,11 +13,9 @@ import pytest
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
-_PROGRESS_CONFIG: list[pytest.Config] = []
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    _PROGRESS_CONFIG[:] = [config]
+    config.pluginmanager.register(ProgressLines(config), "runbook-progress-lines")
 
 
 def scenario_template(item: pytest.Item) -> ScenarioTemplate | None:
@@ -41,13 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_TOTAL] = len(items)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
-    """Under xdist the controller collects nothing itself: the workers say how many there are."""
-    if _PROGRESS_CONFIG:
-        _PROGRESS_CONFIG[0].stash[_TOTAL] = len(ids)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Name the scenario on the item's reports, so an xdist controller can print it too."""
@@ -64,18 +55,29 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
     return None
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if not _is_final(report) or not _PROGRESS_CONFIG:
-        return
-    stash = _PROGRESS_CONFIG[0].stash
-    stash[_DONE] = stash.get(_DONE, 0) + 1
-    word = "GAP " if _is_gap(report) else _WORDS.get(report.outcome, report.outcome)
-    name = dict(report.user_properties).get("scenario", report.nodeid)
-    print(
-        f"[{stash[_DONE]:>3}/{stash.get(_TOTAL, 0)}] {name}  {word}  {report.duration:.1f}s",
-        flush=True,
-    )
+class ProgressLines:
+    """Prints one line per finished scenario, counting against the collected total."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """Under xdist the controller collects nothing itself: the workers say how many."""
+        self.config.stash[_TOTAL] = len(ids)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not _is_final(report):
+            return
+        stash = self.config.stash
+        stash[_DONE] = stash.get(_DONE, 0) + 1
+        word = "GAP " if _is_gap(report) else _WORDS.get(report.outcome, report.outcome)
+        name = dict(report.user_properties).get("scenario", report.nodeid)
+        print(
+            f"[{stash[_DONE]:>3}/{stash.get(_TOTAL, 0)}] {name}  {word}  {report.duration:.1f}s",
+            flush=True,
+        )
 
 
 def _is_final(report: pytest.TestReport) -> bool:

@@ -151,27 +151,46 @@ class Guide:
     backup_schedules: tuple[BackupSchedule, ...]
     security_phases: tuple[Phase, ...]
 
+    def _missing(self, section: str, expected: str) -> GuideError:
+        return GuideError(self.path, None, section, expected)
+
     def backup_schedule(self, component: str) -> BackupSchedule:
-        return next(b for b in self.backup_schedules if b.component == component)
+        for schedule in self.backup_schedules:
+            if schedule.component == component:
+                return schedule
+        names = ", ".join(b.component for b in self.backup_schedules)
+        raise self._missing(
+            "Backup & Recovery", f"no backup schedule for {component!r}; the guide has {names}"
+        )
 
     def objective(self, component: str) -> RecoveryObjective:
         for row in self.recovery_objectives:
             if row.component.lower() == component.lower():
                 return row
         names = ", ".join(r.component for r in self.recovery_objectives)
-        raise KeyError(f"no recovery objective for {component!r}; the guide has {names}")
+        raise self._missing(
+            "Recovery Time Objectives (RTO)",
+            f"no recovery objective for {component!r}; the guide has {names}",
+        )
+
+    def key_metric(self, metric: str) -> Objective:
+        for row in self.key_metrics:
+            if row.metric == metric:
+                return row
+        names = ", ".join(m.metric for m in self.key_metrics)
+        raise self._missing("Key Metrics", f"no key metric {metric!r}; the guide has {names}")
 
     def severity(self, level: str) -> SeverityLevel:
         for row in self.severity_levels:
             if row.level == level:
                 return row
-        raise KeyError(f"no severity level {level!r}")
+        raise self._missing("Severity Levels", f"no severity level {level!r}")
 
     def section(self, title: str) -> Section:
         for section in self.sections:
             if section.title == title or section.anchor == title:
                 return section
-        raise KeyError(f"no section {title!r}")
+        raise self._missing(title, "no such section")
 
     def statements_in(self, section: str) -> tuple[Statement, ...]:
         return tuple(s for s in self.statements if s.section == section)
@@ -181,7 +200,8 @@ class Guide:
         for command in commands:
             if command.text.split()[0] == program:
                 return command
-        raise KeyError(f"the guide gives no {program} command here")
+        lines = ", ".join(str(c.line) for c in commands) or "none"
+        raise self._missing("(commands)", f"no {program} command among the lines {lines}")
 
 
 def load_guide(path: str | Path = DEFAULT_GUIDE) -> Guide:
