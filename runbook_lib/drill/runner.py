@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.evidence.records import EVIDENCE_FILE, new_run_id
 from runbook_lib.paths import PACKAGE, PYTEST_INI, SCENARIOS, default_reports
+from runbook_lib.world.files import symlink_atomic
 
 
 def pytest_argv(options: DrillOptions) -> list[str]:
@@ -69,11 +69,7 @@ def run_drill(options: DrillOptions, extra_args: tuple[str, ...] = ()) -> tuple[
 
 
 def _point_latest(report_dir: Path) -> None:
-    latest = report_dir.parent / "latest"
-    partial = report_dir.parent / ".latest.partial"
-    partial.unlink(missing_ok=True)
-    partial.symlink_to(report_dir.name)
-    os.replace(partial, latest)
+    symlink_atomic(report_dir.parent / "latest", report_dir.name)
 
 
 def summary_rows(

@@ -9,7 +9,6 @@ redacted. Cf. chaostoolkit's run journal, with typed records instead of dicts.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import uuid
@@ -17,11 +16,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from runbook_lib.errors import FindingConfirmed, ThresholdBreached
 from runbook_lib.guide.units import Comparator, compare
 from runbook_lib.world import redact
+from runbook_lib.world.files import write_atomic
 
 EVIDENCE_FILE = "evidence.json"
 SCHEMA_VERSION = 1
@@ -243,31 +243,31 @@ def write_evidence_records(directory: Path, run: RunInfo, records: list[dict[str
         "run": asdict(run),
         "summary": counts,
         "scenarios": records,
-        "findings": _unique([f for record in records for f in record["findings"]]),
+        "findings": unique_findings([f for record in records for f in record["findings"]]),
     }
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / EVIDENCE_FILE
-    partial = target.with_suffix(".json.partial")
-    partial.write_text(
-        json.dumps(redact.data(document), indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
-    os.replace(partial, target)
+    write_atomic(target, json.dumps(redact.data(document), indent=2, sort_keys=False) + "\n")
     return target
 
 
-def summarize(scenarios: list[ScenarioEvidence]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in scenarios:
-        counts[s.status] = counts.get(s.status, 0) + 1
-    counts["total"] = len(scenarios)
-    return counts
-
-
-def _unique(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unique_findings(
+    findings: list[dict[str, Any]], *, per: Literal["scenario", "id"] = "scenario"
+) -> list[dict[str, Any]]:
+    """Each finding once per scenario that observed it, the first record winning (evidence.json);
+    with ``per="id"``, one row per finding id whose detail names those scenarios (the report)."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for f in findings:
-        seen.setdefault((f["id"], f["scenario"]), f)
-    return list(seen.values())
+        seen.setdefault((f["id"], f.get("scenario", "")), f)
+    if per == "scenario":
+        return list(seen.values())
+    merged: dict[str, dict[str, Any]] = {}
+    for finding in seen.values():
+        row = merged.setdefault(finding["id"], {**finding, "scenarios": []})
+        row["scenarios"].append(finding.get("scenario", ""))
+    for row in merged.values():
+        row["detail"] = f"{row['detail']} (seen in: {'; '.join(s for s in row['scenarios'] if s)})"
+    return list(merged.values())
 
 
 def redact_file(path: Path) -> None:
@@ -276,6 +276,4 @@ def redact_file(path: Path) -> None:
         original = path.read_text(encoding="utf-8", errors="replace")
         cleaned = redact.text(original)
         if cleaned != original:
-            partial = path.with_name(path.name + ".partial")
-            partial.write_text(cleaned, encoding="utf-8")
-            os.replace(partial, path)
+            write_atomic(path, cleaned)

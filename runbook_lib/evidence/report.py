@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.evidence.records import EVIDENCE_FILE
+from runbook_lib.evidence.records import EVIDENCE_FILE, unique_findings
 from runbook_lib.guide.units import format_seconds
 from runbook_lib.paths import TEMPLATES
+from runbook_lib.world.files import PARTIAL_SUFFIX, write_atomic
 
 MANIFEST = "manifest.json"
 HISTORY = "history.jsonl"
@@ -60,20 +60,14 @@ def write_report(
         with history_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(history[-1]) + "\n")
     html = _render_html(evidence, history[-20:], evidence["run"].get("guide_sections") or {})
-    _write_atomic(run_dir / "evidence.html", html)
+    write_atomic(run_dir / "evidence.html", html)
     summary = summary_markdown(evidence)
-    _write_atomic(run_dir / "summary.md", summary)
+    write_atomic(run_dir / "summary.md", summary)
     if step_summary is not None:
         with open(step_summary, "a", encoding="utf-8") as handle:
             handle.write(summary + "\n")
     write_manifest(run_dir)
     return run_dir / "evidence.html"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def _read_history(path: Path) -> list[dict[str, Any]]:
@@ -126,7 +120,7 @@ def _render_html(
     return environment.get_template("evidence.html.j2").render(
         run=evidence["run"],
         summary=evidence["summary"],
-        findings=_unique_findings(evidence["findings"]),
+        findings=unique_findings(evidence["findings"], per="id"),
         overall=overall,
         overall_class="failed"
         if overall == "failed"
@@ -136,17 +130,6 @@ def _render_html(
         history=history,
         trend_svg=_trend_svg(history),
     )
-
-
-def _unique_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per finding id; the scenarios that observed it are named in the detail."""
-    merged: dict[str, dict[str, Any]] = {}
-    for finding in findings:
-        row = merged.setdefault(finding["id"], {**finding, "scenarios": []})
-        row["scenarios"].append(finding.get("scenario", ""))
-    for row in merged.values():
-        row["detail"] = f"{row['detail']} (seen in: {'; '.join(s for s in row['scenarios'] if s)})"
-    return list(merged.values())
 
 
 def _controls(evidence: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -352,14 +335,14 @@ def write_manifest(run_dir: Path) -> Path:
     files = {
         p.name: _sha256(p)
         for p in sorted(run_dir.iterdir())
-        if p.is_file() and p.name != MANIFEST and not p.name.endswith(".partial")
+        if p.is_file() and p.name != MANIFEST and not p.name.endswith(PARTIAL_SUFFIX)
     }
     document = {
         "run": run_dir.name,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
     }
-    _write_atomic(run_dir / MANIFEST, json.dumps(document, indent=2) + "\n")
+    write_atomic(run_dir / MANIFEST, json.dumps(document, indent=2) + "\n")
     return run_dir / MANIFEST
 
 

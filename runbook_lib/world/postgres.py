@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 from urllib.parse import quote, urlsplit
 
 import psycopg
@@ -35,7 +34,6 @@ import psycopg
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
 from runbook_lib.world import redact
 
-Backend = Literal["auto", "embedded", "container", "dsn"]
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
 CONTAINER_IMAGE = "postgres:15"
 _TEMP_PREFIX = "runbook-pg-"
