@@ -98,4 +98,9 @@ class ThresholdBreached(RunbookError, AssertionError):
 
 
 class FindingConfirmed(ThresholdBreached):
-    """A known gap in the guide was observed; expected by scenarios tagged ``@finding:<id>``."""
+    """A known gap in the guide was observed; expected by scenarios tagged ``@finding:<id>``
+    (and only by those naming this ``finding_id``)."""
+
+    def __init__(self, finding_id: str, message: str) -> None:
+        super().__init__(message)
+        self.finding_id = finding_id

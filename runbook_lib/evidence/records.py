@@ -127,7 +127,7 @@ class ScenarioEvidence:
     def confirm_finding(self, finding_id: str, section: str, title: str, detail: str) -> None:
         """Record the finding and raise FindingConfirmed (expected by ``@finding:<id>``)."""
         self.finding(finding_id, section, title, detail)
-        raise FindingConfirmed(f"finding {finding_id}: {title}: {detail}")
+        raise FindingConfirmed(finding_id, f"finding {finding_id}: {title}: {detail}")
 
     def note(self, text: str) -> None:
         self.notes.append(text)
