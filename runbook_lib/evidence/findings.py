@@ -33,8 +33,10 @@ CATALOGUE: dict[str, KnownFinding] = {
             "GUIDE-BACKUP-TRIGGER-ENDPOINT",
             "Database Backups",
             "the manual backup trigger posts to an endpoint the Supabase Management API does not have",
-            "use the documented endpoints: GET /v1/projects/{ref}/database/backups to list, "
-            "POST .../database/backups/restore-point or a pg_dump for an on-demand backup",
+            "the Management API has no endpoint that creates a backup (restore-point is internal "
+            "and creates a restore point, not a backup): take an on-demand backup with pg_dump "
+            "against the database (pg_dump -Fc \"$DATABASE_URL\"), and check Supabase's own "
+            "with GET /v1/projects/{ref}/database/backups",
         ),
         KnownFinding(
             "GUIDE-BACKUP-TRIGGER-CREDENTIAL",
