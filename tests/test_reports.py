@@ -8,11 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
-from runbook_lib.drill.gameday import CATALOGUE, fault, verdict
-from runbook_lib.errors import ConfigurationError
 from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
 from runbook_lib.evidence.report import verify_manifest, write_report
 from runbook_lib.paths import DEFAULT_FEATURES
@@ -137,19 +134,6 @@ def test_cli_verify_evidence_and_report(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "no evidence.json" in missing.stderr
-
-
-def test_game_day_catalogue() -> None:
-    assert {f.expected for f in CATALOGUE} == {"detected", "survived"}
-    assert fault("supabase-outage").expected == "detected"
-    with pytest.raises(ConfigurationError, match="injected by its own scenarios"):
-        fault("corrupted-dump")
-    with pytest.raises(ConfigurationError, match="runbook faults"):
-        fault("meteor")
-    assert verdict("detected", 3)
-    assert not verdict("detected", 0)
-    assert verdict("survived", 0)
-    assert not verdict("survived", 1)
 
 
 def test_the_workflow_runs_in_the_weekly_window() -> None:

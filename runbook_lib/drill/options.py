@@ -92,7 +92,7 @@ class DrillOptions:
         ``--only`` names features, the backend is known, the target passes the production
         guard, the fault exists, and the option combinations make sense.
         """
-        from runbook_lib.drill.gameday import fault as find_fault
+        from runbook_lib.drill.faults import run_wide as find_fault
         from runbook_lib.guide.model import load_guide
         from runbook_lib.world.postgres import resolve_backend
         from runbook_lib.world.targets import load_target

@@ -14,6 +14,7 @@ import re
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +88,14 @@ class WriteLatency:
 
 
 def index_while_writing(
-    server: PostgresServer, database: str, ddl: str, *, blocker: str | None = None
+    server: PostgresServer,
+    database: str,
+    ddl: str,
+    *,
+    blocker: Callable[[psycopg.Connection[tuple[object, ...]]], object] | None = None,
 ) -> WriteLatency:
     """Run ``ddl`` while a writer inserts emails in its own transactions; ``blocker`` (a fault)
-    is SQL held open in a third session while the index builds."""
+    acts in a third session whose transaction stays open while the index builds."""
     stop, latencies, failures = threading.Event(), [], [0]
 
     def writer() -> None:
@@ -114,7 +119,7 @@ def index_while_writing(
     try:
         if blocking is not None and blocker is not None:
             blocking.execute("BEGIN")
-            blocking.execute(blocker)
+            blocker(blocking)
             threading.Timer(1.5, blocking.close).start()
         started = time.perf_counter()
         with server.connect(database) as conn:

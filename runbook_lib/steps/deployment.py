@@ -3,12 +3,13 @@ Application Recovery)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from runbook_lib.drill import faults
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
@@ -80,36 +81,14 @@ def unhealthy_live(vercel: VercelClient, live: list[Deployment]) -> None:
     _go_live(vercel, live, {"simulateUnhealthy": True})
 
 
-_RELEASE_FAULTS: dict[str, Callable[[deploy.Release], None]] = {
-    "the test suite fails": lambda r: deploy.set_script(
-        r.repo, "test:ci", 'node -e "process.exit(1)"'
-    ),
-    "the build fails": lambda r: deploy.set_script(
-        r.repo, "build", "node -e \"console.error('Type error'); process.exit(1)\""
-    ),
-    "the staging build fails": lambda r: r.faults.update(staging={"simulateBuildFailure": True}),
-    "the staging deployment is unhealthy": lambda r: r.faults.update(
-        staging={"simulateUnhealthy": True}
-    ),
-}
-
-
-@given(parsers.re("(?P<fault>" + "|".join(_RELEASE_FAULTS) + ")"))
+@given(parsers.re("(?P<fault>" + "|".join(re.escape(f.says) for f in faults.RELEASE) + ")"))
 def release_fault(release: deploy.Release, fault: str) -> None:
-    _RELEASE_FAULTS[fault](release)
-
-
-_API_FAULTS: dict[str, Callable[[SimulatedCloud], None]] = {
-    "answers 503 to every request": lambda c: c.vercel.inject(503, times=1000, method="POST"),
-    "times out on every request": lambda c: c.vercel.inject(None, times=1000, method="POST"),
-    "rejects the token": lambda c: c.vercel.tokens.clear(),
-    "keeps the build running forever": lambda c: setattr(c.vercel, "build_seconds", 10**9),
-}
+    faults.find(faults.RELEASE, fault).apply(release)
 
 
 @given(parsers.parse("the Vercel API {fault}"))
 def vercel_fault(cloud: SimulatedCloud, fault: str) -> None:
-    _API_FAULTS[fault](cloud)
+    faults.find(faults.CLOUD, f"the Vercel API {fault}").apply(cloud)
 
 
 @when("the operator runs the guide's deployment steps")
@@ -239,9 +218,8 @@ def rollback_fails(rollback: Attempt, evidence: ScenarioEvidence, words: str) ->
 
 @when("the release's migration damages the data")
 def damaging_migration(drill_server: PostgresServer, database: str) -> None:
-    with drill_server.connect(database) as conn:
-        conn.execute("UPDATE users SET plan = 'free' WHERE id % 7 = 0")
-        conn.execute("DELETE FROM subscriptions WHERE status = 'canceled'")
+    fault = faults.find(faults.DATABASE, "the release's migration damages the data")
+    fault.apply(faults.Database(drill_server, database))
 
 
 @then("the recovered database equals the pre-release state")

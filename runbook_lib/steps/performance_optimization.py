@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
+from runbook_lib.drill import faults
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
@@ -121,7 +122,7 @@ def under_target(
 
 @when(
     parsers.re(
-        r"the guide's index SQL runs while a writer keeps inserting emails(?P<lock> and a session holds a SHARE lock)?"
+        r"the guide's index SQL runs while a writer keeps inserting emails(?: and (?P<lock>a session holds a SHARE lock))?"
     ),
     target_fixture="latency",
 )
@@ -129,9 +130,8 @@ def index_under_load(
     guide: Guide, drill_server: PostgresServer, database: str, lock: str | None
 ) -> performance.WriteLatency:
     sql = next(s for s in _index_sql(guide) if "emails" in s)
-    return performance.index_while_writing(
-        drill_server, database, sql, blocker="LOCK TABLE emails IN SHARE MODE" if lock else None
-    )
+    blocker = faults.find(faults.SESSIONS, lock).apply if lock else None
+    return performance.index_while_writing(drill_server, database, sql, blocker=blocker)
 
 
 @then("no write failed")

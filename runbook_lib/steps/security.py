@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from runbook_lib.drill import faults
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence
@@ -88,19 +89,15 @@ def connects(
     expected = outcome.startswith("can ")
     evidence.check(
         f"{role} {'connected and read users' if expected else 'refused'}",
-        int((refusal is None) == expected),
-        "==",
-        1,
+        (refusal is None) == expected,
         detail=refusal or "connected",
     )
 
 
 @when(parsers.parse('"{role}" is granted SELECT on users directly and can log in'))
 def stray_grant(drill_server: PostgresServer, database: str, role: str) -> None:
-    with drill_server.connect(database) as conn:
-        conn.execute(f"ALTER ROLE {role} LOGIN")
-        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-        conn.execute(f"GRANT SELECT ON users TO {role}")
+    said = f'"{role}" is granted SELECT on users directly and can log in'
+    faults.find(faults.DATABASE, said).apply(faults.Database(drill_server, database))
 
 
 @then(parsers.parse('the access check names "{role}"'))
@@ -165,9 +162,7 @@ def old_refused(rotations: list[keys.Rotation], evidence: ScenarioEvidence) -> N
     for rotation in rotations:
         evidence.check(
             f"{rotation.name}: old key refused (401/403)",
-            int(rotation.old_status_after in (401, 403)),
-            "==",
-            1,
+            rotation.old_status_after in (401, 403),
             detail=f"status {rotation.old_status_after}",
         )
 
@@ -391,10 +386,8 @@ def compliance_covered(
 @when(parsers.parse('a user pastes the card number "{number}" into an email subject'))
 def paste_card(drill_server: PostgresServer, database: str, number: str) -> None:
     redact.register(number)
-    with drill_server.connect(database) as conn:
-        conn.execute(
-            "UPDATE emails SET subject = %s WHERE id = 1", (f"my card is {number} thanks",)
-        )
+    said = f'a user pastes the card number "{number}" into an email subject'
+    faults.find(faults.DATABASE, said).apply(faults.Database(drill_server, database))
 
 
 @then(parsers.parse("the card data check finds {count:d} valid card number"))
