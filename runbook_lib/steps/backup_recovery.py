@@ -194,8 +194,8 @@ def backups_checksummed(
     listed = {b.key: b for b in list_backups(s3, buckets.backup)}
     for backup, upload in stored:
         found = listed[upload.key]
-        evidence.check(
-            f"{upload.key} sha256 matches", int(found.sha256 == sha256_file(backup.path)), "==", 1
+        evidence.check_true(
+            f"{upload.key} sha256 matches", found.sha256 == sha256_file(backup.path)
         )
         evidence.check(f"{upload.key} size", found.size_bytes, "==", backup.size_bytes, "bytes")
 
@@ -414,7 +414,7 @@ def restored_equal(
 def mapping_shown(guide_restore: GuideRestore, evidence: ScenarioEvidence, original: str) -> None:
     mapped = [pair for pair in guide_restore.mapped.mapping if pair[0] == original]
     evidence.check(f"mapping of '{original}' recorded", len(mapped), "==", 1)
-    evidence.check(
+    evidence.check_true(
         "guide arguments left unchanged",
         guide_restore.mapped.only_target_changed(),
         detail=" ".join(guide_restore.mapped.argv[1:]),

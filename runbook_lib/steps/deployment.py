@@ -118,10 +118,10 @@ def serves_release(
     current = vercel.production()
     assert release.production is not None
     assert current is not None
-    evidence.check(
-        "production is the released deployment", int(current.id == release.production.id), "==", 1
+    evidence.check_true(
+        "production is the released deployment", current.id == release.production.id
     )
-    evidence.check("production is healthy", int(vercel.healthy(current)), "==", 1)
+    evidence.check_true("production is healthy", vercel.healthy(current))
 
 
 @then("the release branch names the released version")
@@ -166,9 +166,7 @@ def failed_naming(
 @then("production still serves the deployment that was live")
 def still_live(vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence) -> None:
     current = vercel.production()
-    evidence.check(
-        "production unchanged", int(current is not None and current.id == live[-1].id), "==", 1
-    )
+    evidence.check_true("production unchanged", current is not None and current.id == live[-1].id)
 
 
 @when("the operator runs the guide's rollback command", target_fixture="rollback")
@@ -183,12 +181,10 @@ def _production_is(
     vercel: VercelClient, deployment_id: str, what: str, evidence: ScenarioEvidence
 ) -> None:
     current = vercel.production()
-    evidence.check(
-        f"production is {what}", int(current is not None and current.id == deployment_id), "==", 1
+    evidence.check_true(
+        f"production is {what}", current is not None and current.id == deployment_id
     )
-    evidence.check(
-        "production is healthy", int(current is not None and vercel.healthy(current)), "==", 1
-    )
+    evidence.check_true("production is healthy", current is not None and vercel.healthy(current))
 
 
 @then("production serves the deployment that was live before the bad release")

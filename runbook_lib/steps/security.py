@@ -87,7 +87,7 @@ def connects(
     """Both polarities prove it by connecting as the role with its password."""
     refusal = access.try_connect(drill_server, database, role, _person(team, role).password)
     expected = outcome.startswith("can ")
-    evidence.check(
+    evidence.check_true(
         f"{role} {'connected and read users' if expected else 'refused'}",
         (refusal is None) == expected,
         detail=refusal or "connected",
@@ -160,7 +160,7 @@ def rotate_all(cloud: SimulatedCloud, drill_options: DrillOptions) -> list[keys.
 @then("every old key is refused by its provider")
 def old_refused(rotations: list[keys.Rotation], evidence: ScenarioEvidence) -> None:
     for rotation in rotations:
-        evidence.check(
+        evidence.check_true(
             f"{rotation.name}: old key refused (401/403)",
             rotation.old_status_after in (401, 403),
             detail=f"status {rotation.old_status_after}",
@@ -211,20 +211,16 @@ def tls_only(request: pytest.FixtureRequest) -> PostgresServer:
 @then("a connection with TLS is accepted and encrypted")
 def tls_accepted(drill_server: PostgresServer, evidence: ScenarioEvidence) -> None:
     refusal = encryption.connect_refusal(drill_server, "require")
-    evidence.check(
-        "TLS connection accepted and encrypted", int(refusal is None), "==", 1, detail=refusal or ""
+    evidence.check_true(
+        "TLS connection accepted and encrypted", refusal is None, detail=refusal or ""
     )
 
 
 @then("a connection without TLS is refused")
 def plain_refused(drill_server: PostgresServer, evidence: ScenarioEvidence) -> None:
     refusal = encryption.connect_refusal(drill_server, "disable")
-    evidence.check(
-        "plain connection refused",
-        int(refusal is not None),
-        "==",
-        1,
-        detail=refusal or "it connected",
+    evidence.check_true(
+        "plain connection refused", refusal is not None, detail=refusal or "it connected"
     )
 
 
@@ -341,9 +337,7 @@ def backups_remain(
 ) -> None:
     listed = {b.key for b in list_backups(s3, buckets.backup)}
     for days in (a, b):
-        evidence.check(
-            f"backup from {days} days ago listed", int(backup_ages[days] in listed), "==", 1
-        )
+        evidence.check_true(f"backup from {days} days ago listed", backup_ages[days] in listed)
 
 
 @then("no column of the database is named for card data")
