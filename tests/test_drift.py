@@ -105,3 +105,13 @@ def test_a_mutated_guide_fails_the_drills_that_use_the_figure(
     done = _run_features(copy, *stems)
     assert done.returncode == 1, done.stdout[-1500:]
     assert "failed" in done.stdout.splitlines()[-1]
+
+
+def test_a_quoted_target_matches_only_in_the_guides_own_words() -> None:
+    from runbook_lib.guide.drift import states_exactly
+    from runbook_lib.guide.units import parse_quantity
+
+    response_time = load_guide().key_metric("Response Time")
+    assert states_exactly(response_time, parse_quantity("< 500ms"))
+    assert not states_exactly(response_time, parse_quantity("< 0.5s"))
+    assert not states_exactly(response_time, parse_quantity("<= 500ms"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runbook_lib.guide.features import Row, read_features
-from runbook_lib.guide.model import Guide
+from runbook_lib.guide.model import Guide, Objective
 from runbook_lib.guide.units import Quantity, parse_quantity
 
 
@@ -60,6 +60,16 @@ def guide_figures(guide: Guide) -> dict[tuple[str, str], tuple[Quantity, str, in
                 (item.metric.lower(), "target" if item.source == "Key Metrics" else "threshold")
             ] = (Quantity(item.comparator, item.threshold, item.unit or ""), item.text, item.line)
     return figures
+
+
+def states_exactly(item: Objective, quoted: Quantity) -> bool:
+    """Whether a key metric or alert rule of the guide states exactly the quoted comparator,
+    value and unit ("< 500ms" is not "< 0.5s" here: a quote repeats the guide's words)."""
+    return (item.comparator, item.threshold, item.unit) == (
+        quoted.comparator,
+        quoted.value,
+        quoted.unit,
+    )
 
 
 def _same(feature: Quantity, guide: Quantity) -> bool:

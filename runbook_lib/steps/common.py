@@ -11,6 +11,8 @@ from pytest_bdd import given, parsers
 from runbook_lib.errors import RunbookError, ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
+from runbook_lib.procedures.backup_recovery.backup import DatabaseBackup, StoredBackup
+from runbook_lib.procedures.backup_recovery.verify import Fingerprint
 
 
 def comma_list(text: str) -> list[str]:
@@ -29,12 +31,30 @@ def the_operations_guide(guide: Guide, evidence: ScenarioEvidence) -> None:
     evidence.note(f"guide {guide.path} sha256 {guide.sha256}")
 
 
-__all__ = ["Attempt", "attempt", "comma_list", "expect_failure", "parsers", "table_rows"]
+__all__ = [
+    "Attempt",
+    "PreparedBackup",
+    "attempt",
+    "comma_list",
+    "expect_failure",
+    "parsers",
+    "table_rows",
+]
 
 
 @given("a seeded production database", target_fixture="database")
 def seeded_production_database(production_db: str) -> str:
     return production_db
+
+
+@dataclass(frozen=True)
+class PreparedBackup:
+    """A backup a Given step made of the scenario's database (the ``prepared`` fixture), with
+    the fingerprint of its source; shared by the backup and the recovery-objective features."""
+
+    source: Fingerprint
+    backup: DatabaseBackup
+    stored: StoredBackup | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide import checks as guide_checks
+from runbook_lib.guide import drift
 from runbook_lib.guide.model import Guide
 from runbook_lib.guide.units import parse_duration, parse_quantity
 from runbook_lib.steps.common import comma_list, table_rows
@@ -20,20 +21,9 @@ def recovery_objectives(
 ) -> None:
     for row in table_rows(datatable):
         stated = guide.objective(row["component"])
-        evidence.check(
-            f"{row['component']} RTO in the guide",
-            stated.rto_seconds,
-            "==",
-            parse_duration(row["RTO"]),
-            "s",
-        )
-        evidence.check(
-            f"{row['component']} RPO in the guide",
-            stated.rpo_seconds,
-            "==",
-            parse_duration(row["RPO"]),
-            "s",
-        )
+        for column, seconds in (("RTO", stated.rto_seconds), ("RPO", stated.rpo_seconds)):
+            quoted = parse_duration(row[column])
+            evidence.check(f"{row['component']} {column} in the guide", seconds, "==", quoted, "s")
     evidence.check(
         "components with objectives", len(guide.recovery_objectives), "==", len(datatable) - 1
     )
@@ -79,16 +69,9 @@ def key_metric_targets(
     stated = {m.metric: m for m in guide.key_metrics}
     for row in table_rows(datatable):
         expected, metric = parse_quantity(row["target"]), stated[row["metric"]]
-        same = (metric.comparator, metric.threshold, metric.unit) == (
-            expected.comparator,
-            expected.value,
-            expected.unit,
-        )
-        evidence.check(
+        evidence.check_true(
             f"{row['metric']} target matches the guide",
-            int(same),
-            "==",
-            1,
+            drift.states_exactly(metric, expected),
             detail=f"guide: {metric.comparator} {metric.threshold}{metric.unit}; feature: {expected}",
         )
     evidence.check("key metrics", len(guide.key_metrics), "==", len(datatable) - 1)
@@ -109,43 +92,39 @@ def alert_thresholds(guide: Guide, evidence: ScenarioEvidence, datatable: list[l
     stated = {r.metric: r for r in guide.alert_rules}
     for row in table_rows(datatable):
         expected, rule = parse_quantity(row["threshold"]), stated[row["rule"]]
-        same = (rule.comparator, rule.threshold, rule.unit) == (
-            expected.comparator,
-            expected.value,
-            expected.unit,
-        )
-        evidence.check(
+        evidence.check_true(
             f"{row['rule']} threshold matches the guide",
-            int(same),
-            "==",
-            1,
+            drift.states_exactly(rule, expected),
             detail=f"guide: {rule.text}; feature: {expected}",
         )
 
 
-@then(parsers.re(r"the (?P<kind>backup|recovery|rollback) commands run \"(?P<programs>[^\"]+)\""))
-def commands_run(guide: Guide, evidence: ScenarioEvidence, kind: str, programs: str) -> None:
-    commands = {
-        "backup": guide.backup_commands,
-        "recovery": guide.recovery_commands,
-        "rollback": guide.rollback_commands,
-    }[kind]
-    stated = [c.text.split()[0] for c in commands]
-    if stated != comma_list(programs):
-        raise ThresholdBreached(
-            f"the guide's {kind} commands run {stated}, not {comma_list(programs)}"
-        )
-    evidence.measure(f"{kind} commands", len(stated))
+@then(parsers.parse('the backup commands run "{programs}"'))
+def backup_commands(guide: Guide, evidence: ScenarioEvidence, programs: str) -> None:
+    _run(evidence, "backup commands", [c.text for c in guide.backup_commands], programs)
+
+
+@then(parsers.parse('the recovery commands run "{programs}"'))
+def recovery_commands(guide: Guide, evidence: ScenarioEvidence, programs: str) -> None:
+    _run(evidence, "recovery commands", [c.text for c in guide.recovery_commands], programs)
+
+
+@then(parsers.parse('the rollback commands run "{programs}"'))
+def rollback_commands(guide: Guide, evidence: ScenarioEvidence, programs: str) -> None:
+    _run(evidence, "rollback commands", [c.text for c in guide.rollback_commands], programs)
 
 
 @then(parsers.parse('the deployment steps run "{programs}" in order'))
 def deployment_steps(guide: Guide, evidence: ScenarioEvidence, programs: str) -> None:
-    stated = [s.command.split()[0] for s in guide.deployment_steps]
+    _run(evidence, "deployment steps", [s.command for s in guide.deployment_steps], programs)
+
+
+def _run(evidence: ScenarioEvidence, what: str, commands: list[str], programs: str) -> None:
+    """The guide's ``what`` run exactly ``programs`` (the first word of each command), in order."""
+    stated = [command.split()[0] for command in commands]
     if stated != comma_list(programs):
-        raise ThresholdBreached(
-            f"the guide's deployment steps run {stated}, not {comma_list(programs)}"
-        )
-    evidence.measure("deployment steps", len(stated))
+        raise ThresholdBreached(f"the guide's {what} run {stated}, not {comma_list(programs)}")
+    evidence.measure(what, len(stated))
 
 
 @then(parsers.parse('the review deadlines are "{deadlines}"'))
@@ -185,13 +164,11 @@ def _none_of(evidence: ScenarioEvidence, what: str, problems: list[str]) -> None
 
 @then("no feature file quotes a figure that differs from the guide")
 def no_drift(guide: Guide, drill_options: DrillOptions, evidence: ScenarioEvidence) -> None:
-    from runbook_lib.guide.drift import find_drift
-
-    drift = find_drift(guide, drill_options.features)
+    found = drift.find_drift(guide, drill_options.features)
     evidence.check(
         "figures quoted differently from the guide",
-        len(drift),
+        len(found),
         "==",
         0,
-        detail="; ".join(map(str, drift)),
+        detail="; ".join(map(str, found)),
     )

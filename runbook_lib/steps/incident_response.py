@@ -55,15 +55,19 @@ def opened(escalation: incidents.Escalation, guide: Guide, level: str) -> incide
 _OFFSETS = {"1 second before": -1.0, "exactly": 0.0, "1 second after": 1.0}
 
 
-@when(parsers.parse("the clock reaches {offset} the {level} response deadline"))
+@when(
+    parsers.parse("the clock reaches {offset} the {level} response deadline"),
+    converters={"offset": _OFFSETS.__getitem__},
+)
 def clock_reaches(
     escalation: incidents.Escalation,
     incident: incidents.Incident,
     guide: Guide,
-    offset: str,
+    offset: float,
     level: str,
 ) -> None:
-    target = guide.severity(level).response_seconds + _OFFSETS[offset]
+    """``offset``: seconds from the deadline ("1 second before" is -1)."""
+    target = guide.severity(level).response_seconds + offset
     escalation.advance(target - (escalation.clock.now() - incident.opened_at).total_seconds())
 
 
@@ -141,14 +145,15 @@ def services_valid(guide: Guide, evidence: ScenarioEvidence) -> None:
 
 
 @when(
-    parsers.re(r"the incident is announced (?P<impact>with|without) external impact"),
+    parsers.re(r"the incident is announced (?P<external>with|without) external impact"),
+    converters={"external": {"with": True, "without": False}.__getitem__},
     target_fixture="notifier",
 )
 def announced(
-    guide: Guide, cloud: SimulatedCloud, incident: incidents.Incident, impact: str
+    guide: Guide, cloud: SimulatedCloud, incident: incidents.Incident, external: bool
 ) -> Notifier:
     notifier = Notifier(guide, cloud.channels(), cloud.clock)
-    notifier.announce(incident, external_impact=impact == "with")
+    notifier.announce(incident, external_impact=external)
     return notifier
 
 
@@ -160,7 +165,7 @@ def slack_message(
     evidence.check("messages in #incidents", len(messages), "==", 1)
     text = messages[0]["text"]
     for part in (incident.severity.level, incident.id, "investigating"):
-        evidence.check(f"#incidents message names {part!r}", int(part in text), "==", 1)
+        evidence.check_true(f"#incidents message names {part!r}", part in text)
 
 
 @then(parsers.parse('the status page shows the incident as "{status}"'))
@@ -186,10 +191,8 @@ def emailed(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
         for p in mail["personalizations"]
         for to in p["to"]
     }
-    evidence.check(
-        "customer addresses emailed", int("customers@napoleon.ai" in recipients), "==", 1
-    )
-    evidence.check("stakeholder addresses emailed", int("board@napoleon.ai" in recipients), "==", 1)
+    evidence.check_true("customer addresses emailed", "customers@napoleon.ai" in recipients)
+    evidence.check_true("stakeholder addresses emailed", "board@napoleon.ai" in recipients)
 
 
 @then("nobody was emailed")
@@ -210,9 +213,7 @@ def no_credentials(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
     evidence.check(
         "credentials found in message payloads", len(leaked), "==", 0, detail=", ".join(leaked)
     )
-    evidence.check(
-        "payload unchanged by redaction", int(redact.text(payloads) == payloads), "==", 1
-    )
+    evidence.check_true("payload unchanged by redaction", redact.text(payloads) == payloads)
 
 
 @when(

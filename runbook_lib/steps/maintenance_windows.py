@@ -16,10 +16,14 @@ from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
 from runbook_lib.world.clock import parse_instant
 
 
-@then(parsers.re(r'"(?P<instant>[^"]+)" is (?P<verdict>inside|outside) a maintenance window'))
-def in_window(guide: Guide, evidence: ScenarioEvidence, instant: str, verdict: str) -> None:
+@then(
+    parsers.re(r'"(?P<instant>[^"]+)" is (?P<expected>inside|outside) a maintenance window'),
+    converters={"expected": {"inside": 1, "outside": 0}.__getitem__},
+)
+def in_window(guide: Guide, evidence: ScenarioEvidence, instant: str, expected: int) -> None:
+    """``expected``: 1 when the scenario says inside, 0 when it says outside."""
     inside = maintenance.Schedule.from_guide(guide).in_window(parse_instant(instant))
-    evidence.check(f"{instant} inside a window", int(inside), "==", int(verdict == "inside"))
+    evidence.check(f"{instant} inside a window", int(inside), "==", expected)
 
 
 @then(
@@ -31,11 +35,9 @@ def next_window(
     guide: Guide, evidence: ScenarioEvidence, after: str, utc: str, zone: str, local: str
 ) -> None:
     window = maintenance.Schedule.from_guide(guide).window_at_or_after(parse_instant(after))
-    evidence.check(
+    evidence.check_true(
         "window start (UTC) as expected",
-        int(window.start == parse_instant(utc)),
-        "==",
-        1,
+        window.start == parse_instant(utc),
         detail=f"{window.start:%Y-%m-%d %H:%M:%S %Z}",
     )
     shown = f"{window.local(zone)[0]:%Y-%m-%d %H:%M:%S %Z}"
@@ -54,11 +56,9 @@ def next_of_kind(
     window = maintenance.Schedule.from_guide(guide).next_of_kind(
         parse_instant(after), kind.capitalize()
     )
-    evidence.check(
+    evidence.check_true(
         f"next {kind} window as expected",
-        int(window.start == parse_instant(start)),
-        "==",
-        1,
+        window.start == parse_instant(start),
         detail=f"{window.start:%Y-%m-%d %H:%M %Z}",
     )
 
@@ -77,15 +77,16 @@ def cadences_scheduled(guide: Guide, evidence: ScenarioEvidence) -> None:
 
 @when(
     parsers.re(
-        r'the maintenance notices for (?P<change>a major|a routine) change in the next window after "(?P<after>[^"]+)" go out'
+        r'the maintenance notices for (?P<major>a major|a routine) change in the next window after "(?P<after>[^"]+)" go out'
     ),
+    converters={"major": {"a major": True, "a routine": False}.__getitem__},
     target_fixture="window",
 )
-def notices(guide: Guide, cloud: SimulatedCloud, change: str, after: str) -> maintenance.Window:
+def notices(guide: Guide, cloud: SimulatedCloud, major: bool, after: str) -> maintenance.Window:
     window = maintenance.Schedule.from_guide(guide).window_at_or_after(parse_instant(after))
     cloud.clock.set(window.start - timedelta(seconds=maintenance.notice_lead_seconds(guide)))
     notifier = Notifier(guide, cloud.channels(), cloud.clock)
-    maintenance.send_notices(notifier, window, major_change=change == "a major")
+    maintenance.send_notices(notifier, window, major_change=major)
     return window
 
 
@@ -111,6 +112,9 @@ def status_scheduled(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
     evidence.check("scheduled maintenances on the status page", len(scheduled), "==", 1)
 
 
-@then(parsers.re(r"users were (?P<emailed>emailed|not emailed) about the window"))
-def users_emailed(cloud: SimulatedCloud, evidence: ScenarioEvidence, emailed: str) -> None:
-    evidence.check("maintenance emails", len(cloud.sendgrid.sent), "==", int(emailed == "emailed"))
+@then(
+    parsers.re(r"users were (?P<emails>emailed|not emailed) about the window"),
+    converters={"emails": {"emailed": 1, "not emailed": 0}.__getitem__},
+)
+def users_emailed(cloud: SimulatedCloud, evidence: ScenarioEvidence, emails: int) -> None:
+    evidence.check("maintenance emails", len(cloud.sendgrid.sent), "==", emails)
