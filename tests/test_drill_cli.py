@@ -92,10 +92,83 @@ def test_ctrl_c_during_a_drill_stops_cleanly(tmp_path: Path) -> None:
     assert _clusters() == before
 
 
+def test_an_interrupted_drill_never_reads_as_passed(tmp_path: Path) -> None:
+    """Ctrl-C after the first scenario: every artifact says the run is incomplete and names
+    the scenarios that never ran; the exit code is not 0."""
+    with subprocess.Popen(
+        [
+            *(sys.executable, "-m", "runbook_lib.drill.cli", "drill", "--only", "guide"),
+            *("--pg", "embedded", "-n", "0", "--report-dir", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as drill:
+        assert drill.stdout is not None
+        for line in drill.stdout:
+            if line.startswith("[  1/"):
+                break
+        os.killpg(drill.pid, signal.SIGINT)
+        drill.communicate(timeout=120)
+    assert drill.returncode != 0
+    run = json.loads((tmp_path / "evidence.json").read_text())["run"]
+    assert run["complete"] is False
+    assert run["not_run"], run
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith(f"## Runbook drill {run['id']}: incomplete")
+    assert "INCOMPLETE" in summary
+    assert "passed" not in summary.splitlines()[0]
+    html = (tmp_path / "evidence.html").read_text()
+    assert 'class="verdict failed">incomplete<' in html
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'name="run.complete" value="false"' in junit
+    assert "the drill run is complete" in junit
+
+
+def test_a_subset_says_so_in_every_artifact(tmp_path: Path) -> None:
+    done = _runbook(
+        "drill", "--only", "guide", "--pg", "embedded", "-n", "0", "--report-dir", str(tmp_path)
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    run = json.loads((tmp_path / "evidence.json").read_text())["run"]
+    assert run["complete"] is True
+    assert run["selection"]["subset"] is True
+    assert "a SUBSET: only the features guide" in (tmp_path / "summary.md").read_text()
+    assert "a SUBSET: only the features guide" in (tmp_path / "evidence.html").read_text()
+    assert 'name="run.subset" value="true"' in (tmp_path / "junit.xml").read_text()
+    assert "[example=" not in done.stdout or "]  PASS" in done.stdout
+
+
+def test_outline_examples_are_told_apart_everywhere(tmp_path: Path) -> None:
+    done = _runbook(
+        "drill",
+        "--only",
+        "deployment",
+        "--pg",
+        "embedded",
+        "-n",
+        "0",
+        "--report-dir",
+        str(tmp_path),
+        "-k",
+        "failing_step",
+    )
+    lines = [
+        line for line in done.stdout.splitlines() if "A failing step stops every later step" in line
+    ]
+    assert len(lines) == len(set(lines)) >= 2, lines
+    scenarios = json.loads((tmp_path / "evidence.json").read_text())["scenarios"]
+    examples = [tuple(sorted(s["example"].items())) for s in scenarios]
+    assert len(set(examples)) == len(examples)
+    assert all(s["node_id"] for s in scenarios)
+
+
 def test_doctor_reports_and_exits_zero_here() -> None:
     done = _runbook("doctor")
     assert done.returncode == 0, done.stdout
-    assert "PostgreSQL binaries" in done.stdout
+    assert "PostgreSQL 15 server" in done.stdout
     assert "the default drill can run here" in done.stdout
 
 

@@ -60,6 +60,12 @@ def drill(
         list[str] | None,
         typer.Option("--only", help="Feature file stem(s) to run, e.g. backup_recovery."),
     ] = None,
+    keyword: Annotated[
+        str | None,
+        typer.Option(
+            "-k", "--keyword", help="Only scenarios whose test name matches (pytest's -k)."
+        ),
+    ] = None,
     guide: GuideOption = None,
     features: FeaturesOption = None,
     config: ConfigOption = None,
@@ -107,7 +113,7 @@ def drill(
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
     from runbook_lib.drill.faults import run_wide, verdict
     from runbook_lib.drill.options import DrillOptions
-    from runbook_lib.drill.runner import run_drill, summary_rows
+    from runbook_lib.drill.runner import run_drill, run_verdict, summary_rows
 
     options = DrillOptions.from_environ(
         os.environ,
@@ -116,6 +122,7 @@ def drill(
         config=config,
         pg=pg,
         only=tuple(s.removesuffix(".feature") for item in (only or []) for s in item.split()),
+        keyword=keyword,
         target=target,
         allow_production=allow_production,
         stand_ins=stand_ins,
@@ -127,6 +134,11 @@ def drill(
     code, directory = run_drill(options)
     rows, findings = summary_rows(directory)
     _print_summary(rows, findings, directory)
+    if run_verdict(directory) == "incomplete":  # never a pass, whatever pytest returned
+        typer.echo(
+            "the run is INCOMPLETE: evidence.json lists the scenarios that never ran", err=True
+        )
+        raise typer.Exit(code or 1)
     if fault and code in (0, 1):
         game = run_wide(fault)
         failed = sum(row[2] for row in rows)

@@ -36,6 +36,7 @@ class DrillOptions:
     config: Path = DEFAULT_CONFIG
     pg: str = "auto"
     only: tuple[str, ...] = ()
+    keyword: str = ""  # pytest's -k: scenarios whose test name matches the expression
     target: str | None = None
     allow_production: bool = False
     stand_ins: bool = False
@@ -74,6 +75,7 @@ class DrillOptions:
             config=Path(config.getoption("runbook_config")),
             pg=config.getoption("pg"),
             only=tuple(s.removesuffix(".feature") for s in config.getoption("only")),
+            keyword=config.getoption("keyword") or "",
             target=config.getoption("target"),
             allow_production=config.getoption("allow_production"),
             stand_ins=config.getoption("stand_ins"),
@@ -143,6 +145,8 @@ class DrillOptions:
             f"--pg={self.pg}",
             *(f"--only={stem}" for stem in self.only),
         ]
+        if self.keyword:
+            args += ["-k", self.keyword]
         if self.evidence_dir is not None:
             args.append(f"--evidence-dir={self.evidence_dir}")
         if self.workers != "0":

@@ -124,7 +124,7 @@ def pytest_runtest_makereport(
     error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, FindingConfirmed) and error.finding_id in expected:
         report.outcome = "skipped"
-        report.wasxfail = f"known gap {error.finding_id} confirmed"  # type: ignore[attr-defined]
+        report.wasxfail = f"known gap {error.finding_id} confirmed"
     elif isinstance(error, FindingConfirmed):
         report.longrepr = (
             f"tagged @finding:{', @finding:'.join(sorted(expected))}, but the scenario confirmed "
@@ -136,7 +136,7 @@ def pytest_runtest_makereport(
             f"[XPASS(strict)] the known gap {', '.join(sorted(expected))} no longer reproduces: "
             f"the guide was fixed, remove the @finding:{' / @finding:'.join(sorted(expected))} tag"
         )
-        report.wasxfail = ""  # type: ignore[attr-defined]
+        report.wasxfail = ""
     return report
 
 

@@ -45,7 +45,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     template = scenario_template(item)
     if template is not None:
         stem = Path(template.feature.filename).stem
-        item.user_properties.append(("scenario", f"{stem} > {template.name}"))
+        item.user_properties.append(("scenario", f"{stem} > {template.name}{example_label(item)}"))
+
+
+def example_label(item: pytest.Item) -> str:
+    """ " [level=P0, ...]" for a Scenario Outline example, "" for a plain scenario."""
+    callspec = getattr(item, "callspec", None)
+    example = callspec.params.get("_pytest_bdd_example", {}) if callspec is not None else {}
+    return f" [{', '.join(f'{k}={v}' for k, v in example.items())}]" if example else ""
 
 
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:

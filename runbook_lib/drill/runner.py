@@ -18,6 +18,7 @@ from typing import Any
 
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.evidence.records import EVIDENCE_FILE, new_run_id
+from runbook_lib.evidence.report import overall_verdict
 from runbook_lib.paths import PACKAGE, PYTEST_INI, SCENARIOS, default_reports
 from runbook_lib.world.files import symlink_atomic
 
@@ -70,6 +71,14 @@ def run_drill(options: DrillOptions, extra_args: tuple[str, ...] = ()) -> tuple[
 
 def _point_latest(report_dir: Path) -> None:
     symlink_atomic(report_dir.parent / "latest", report_dir.name)
+
+
+def run_verdict(report_dir: Path) -> str | None:
+    """The run's overall verdict from its evidence.json (None when there is none)."""
+    path = report_dir / EVIDENCE_FILE
+    if not path.exists():
+        return None
+    return overall_verdict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def summary_rows(

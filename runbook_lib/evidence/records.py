@@ -57,6 +57,8 @@ class ScenarioEvidence:
     feature_file: str = ""
     name: str = ""
     tags: tuple[str, ...] = ()
+    node_id: str = ""  # pytest's id: tells Scenario Outline examples apart
+    example: dict[str, str] = field(default_factory=dict)  # the outline example row, if any
     measurements: list[Measurement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -153,6 +155,13 @@ class RunInfo:
     # every section of the guide, anchor -> title, in the guide's order: the report renders
     # from evidence.json alone
     guide_sections: dict[str, str] = field(default_factory=dict)
+    # False when the run was interrupted or a planned scenario never ran (listed in not_run):
+    # such a run never reads as passed in any artifact
+    complete: bool = True
+    not_run: list[str] = field(default_factory=list)
+    # what was selected: {"subset": bool, "only": [...], "live_only": bool, "planned": n,
+    # "deselected": n}; a subset says so in every artifact
+    selection: dict[str, Any] = field(default_factory=dict)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -215,6 +224,8 @@ def scenario_record(s: ScenarioEvidence) -> dict[str, Any]:
         "feature": s.feature,
         "feature_file": s.feature_file,
         "name": s.name,
+        "node_id": s.node_id,
+        "example": dict(s.example),
         "guide_sections": list(s.sections),
         "controls": list(s.controls),
         "tags": list(s.tags),

@@ -41,10 +41,40 @@ def load_evidence(run_dir: Path) -> dict[str, Any]:
         ) from None
 
 
-def overall_verdict(summary: dict[str, int]) -> str:
+def overall_verdict(evidence: dict[str, Any]) -> str:
+    """failed, incomplete (interrupted, or a planned scenario never ran), passed with gaps, or
+    passed: an incomplete run never reads as passed."""
+    summary = evidence["summary"]
     if summary.get("failed"):
         return "failed"
+    if not evidence["run"].get("complete", True) or summary.get("not run"):
+        return "incomplete"
     return "passed with gaps" if summary.get("gap") else "passed"
+
+
+def scope_sentence(run: dict[str, Any]) -> str:
+    """What the run covered, in words: the whole drill or a subset (and which)."""
+    selection = run.get("selection") or {}
+    if not selection.get("subset"):
+        return "every scenario of the features was selected"
+    parts = []
+    if selection.get("only"):
+        parts.append("only the features " + ", ".join(selection["only"]))
+    if selection.get("live_only"):
+        parts.append("only the @live scenarios")
+    if selection.get("deselected"):
+        parts.append(f"{selection['deselected']} scenario(s) deselected")
+    return f"a SUBSET: {'; '.join(parts)} ({selection.get('planned', 0)} planned)"
+
+
+def completeness_sentence(run: dict[str, Any]) -> str:
+    if run.get("complete", True):
+        return "complete: every planned scenario reached a verdict"
+    never = run.get("not_run") or []
+    return (
+        f"INCOMPLETE: the run was interrupted or lost a worker; {len(never)} planned "
+        f"scenario(s) never ran" + (f": {'; '.join(never[:20])}" if never else "")
+    )
 
 
 def write_report(
@@ -97,7 +127,7 @@ def _history_line(evidence: dict[str, Any]) -> dict[str, Any]:
         "id": evidence["run"]["id"],
         "started_at": evidence["run"]["started_at"],
         "summary": evidence["summary"],
-        "verdict": overall_verdict(evidence["summary"]),
+        "verdict": overall_verdict(evidence),
         "database_recovery_seconds": recovery[0] if recovery else None,
         "findings": len(evidence["findings"]),
         "controls": controls,
@@ -116,15 +146,17 @@ def _render_html(
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"])
     )
-    overall = overall_verdict(evidence["summary"])
+    overall = overall_verdict(evidence)
     return environment.get_template("evidence.html.j2").render(
         run=evidence["run"],
         summary=evidence["summary"],
         findings=unique_findings(evidence["findings"], per="id"),
         overall=overall,
         overall_class="failed"
-        if overall == "failed"
+        if overall in ("failed", "incomplete")
         else ("gap" if "gaps" in overall else "passed"),
+        scope=scope_sentence(evidence["run"]),
+        completeness=completeness_sentence(evidence["run"]),
         controls=_controls(evidence, history),
         sections=_sections(evidence, titles),
         history=history,
@@ -141,9 +173,7 @@ def _controls(evidence: dict[str, Any], history: list[dict[str, Any]]) -> list[d
             row["verdict"] = _worse(row["verdict"], scenario["status"])
     for row in found.values():
         passes = [
-            h["started_at"]
-            for h in history
-            if h.get("controls", {}).get(row["id"]) in ("passed", "gap")
+            h["started_at"] for h in history if h.get("controls", {}).get(row["id"]) == "passed"
         ]
         row["last_pass"] = passes[-1] if passes else None
         row["scenarios"] = f"{row['count']} scenario{'s' if row['count'] != 1 else ''}"
@@ -305,10 +335,12 @@ def _esc(text: str) -> str:
 def summary_markdown(evidence: dict[str, Any]) -> str:
     run, summary = evidence["run"], evidence["summary"]
     lines = [
-        f"## Runbook drill {run['id']}: {overall_verdict(summary)}",
+        f"## Runbook drill {run['id']}: {overall_verdict(evidence)}",
         "",
-        f"{summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, {summary.get('gap', 0)} gaps "
-        f"of {summary['total']} scenarios; PostgreSQL {run['postgres_backend']} {run['postgres_version']}; "
+        f"Run {completeness_sentence(run)}; {scope_sentence(run)}.",
+        "",
+        f"{summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, {summary.get('gap', 0)} gaps, "
+        f"{summary.get('not run', 0)} not run of {summary['total']} scenarios; PostgreSQL {run['postgres_backend']} {run['postgres_version']}; "
         f"{'game day: ' + run['game_day_fault'] if run.get('game_day_fault') else run['mode'] + ' run'}.",
         "",
         "| feature | passed | failed | gaps |",
