@@ -2,10 +2,10 @@
 
     python -m bench.alerting [--days 30]
 
-Builds one series per metric the rule file reads (43,200 samples each for 30 days, with
-breaches sprinkled in), evaluates every rule at every minute with the drill's evaluator, then
-runs the same series and rules through ``promtool test rules`` (when installed) in the same
-run and prints both times and their ratio. Target: the evaluator takes <= 1 s here.
+Builds one series per metric the rule file reads with the rule catalogue's generators (43,200
+samples each for 30 days, breaching the guide's thresholds now and then), evaluates every rule
+at every minute with the drill's evaluator, then runs the same series and rules through
+``promtool test rules`` (when installed) in the same run and prints both times and their ratio. Target: the evaluator takes <= 1 s here.
 """
 
 from __future__ import annotations
@@ -21,48 +21,17 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from runbook_lib.monitoring import engine
+from runbook_lib.guide.model import load_guide
+from runbook_lib.monitoring import catalog, engine
 from runbook_lib.monitoring.promql import Series
 from runbook_lib.monitoring.rules import FIRING
 from runbook_lib.paths import DEFAULT_CONFIG_DIR, RULE_FILE_NAME
 from runbook_lib.world import shell
 
-GAUGES = {
-    "avg_response_time_ms": (300, 700),
-    "vercel_function_duration_seconds": (1, 12),
-    "supabase_query_mean_ms": (20, 120),
-    "openai_response_seconds": (0.5, 2.5),
-    "supabase_statement_mean_ms": (10, 150),
-    "supabase_db_up": (0, 1),
-    "supabase_storage_used_bytes": (80, 105),
-    "supabase_storage_quota_bytes": (100, 100),
-    "probe_success": (0, 1),
-}
-COUNTERS = (
-    "vercel_function_errors_total",
-    "vercel_function_invocations_total",
-    "vercel_build_failures_total",
-    "openai_api_failures_total",
-    "stripe_webhook_failures_total",
-    "email_delivery_failures_total",
-    "http_requests_errors_total",
-    "http_requests_total",
-)
-
 
 def build(days: int, seed: int = 7) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    n = days * 1440 + 1
-    data: dict[str, np.ndarray] = {}
-    for name, (low, high) in GAUGES.items():
-        if name in ("supabase_db_up", "probe_success"):
-            data[name] = (rng.random(n) > 0.002).astype(float)
-        else:
-            data[name] = np.round(low + (high - low) * rng.random(n) ** 4, 3)
-    for name in COUNTERS:
-        rate = 1000.0 if name.endswith(("invocations_total", "requests_total")) else 10.0
-        data[name] = np.cumsum(rng.poisson(rate, n).astype(float))
-    return data
+    data = catalog.synthetic(load_guide(), days * 1440 + 1, seed)
+    return {name: np.asarray(values, dtype=float) for name, values in data.items()}
 
 
 def evaluate(data: dict[str, np.ndarray]) -> tuple[float, int]:
@@ -122,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     theirs = promtool_seconds(data, args.days)
     result = {
         "days": args.days,
-        "samples_per_series": len(data["probe_success"]),
+        "samples_per_series": len(data[catalog.PROBE.name]),
         "series": len(data),
         "rules": len(engine.default_rules()),
         "evaluator_seconds": ours,

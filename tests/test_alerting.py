@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.guide.model import load_guide
-from runbook_lib.monitoring import engine, promtool
+from runbook_lib.guide.model import load_guide, parse_guide
+from runbook_lib.monitoring import catalog, engine, promtool
 from runbook_lib.monitoring.catalog import render
+from runbook_lib.monitoring.measures import READ_MINUTE
 from runbook_lib.monitoring.promql import Evaluator, Series, parse
 from runbook_lib.monitoring.rules import FIRING, PENDING, alert_states, load_rules
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
@@ -60,18 +62,90 @@ def test_the_committed_rule_file_is_generated_from_the_guide() -> None:
     assert DEFAULT_CONFIG_DIR.rule_file.read_text() == render(GUIDE)
 
 
-def test_a_changed_guide_threshold_changes_the_rule() -> None:
-    from runbook_lib.guide.model import parse_guide
+def _faster_guide():  # type: ignore[no-untyped-def]
+    """The guide with its response-time target lowered from 500 to 400 ms."""
+    text = Path(GUIDE.path).read_text(encoding="utf-8")
+    assert "< 500ms average" in text
+    return parse_guide(text.replace("< 500ms average", "< 400ms average"))
 
-    text = GUIDE.path and Path(GUIDE.path).read_text().replace("< 500ms average", "< 400ms average")
-    changed = render(parse_guide(text))
-    assert "avg_response_time_ms >= 400" in changed
+
+def test_a_changed_guide_threshold_changes_the_rule() -> None:
+    changed = render(_faster_guide())
+    assert f"{catalog.RESPONSE_TIME.name} >= 400" in changed
     assert changed != DEFAULT_CONFIG_DIR.rule_file.read_text()
+
+
+def test_a_changed_guide_threshold_changes_the_boundary_cases() -> None:
+    def response_cases(guide):  # type: ignore[no-untyped-def]
+        cases = catalog.boundary_cases(guide)
+        return {c.name: c.series for c in cases if c.alert == RESPONSE.name}
+
+    before, after = response_cases(GUIDE), response_cases(_faster_guide())
+    assert {"ResponseTimeTargetBreached at 500", "ResponseTimeTargetBreached below 495"} <= set(
+        before
+    )
+    assert {"ResponseTimeTargetBreached at 400", "ResponseTimeTargetBreached below 396"} <= set(
+        after
+    )
+    assert not set(before) & {n for n in after if "pending" not in n}
+    assert (
+        before["ResponseTimeTargetBreached pending/firing at 6m"]
+        != after["ResponseTimeTargetBreached pending/firing at 6m"]
+    )  # the breach is a fifth past the target: 600 ms, now 480 ms
+    others = {c.name for c in catalog.boundary_cases(GUIDE) if c.alert != RESPONSE.name}
+    assert others == {
+        c.name for c in catalog.boundary_cases(_faster_guide()) if c.alert != RESPONSE.name
+    }
+
+
+@pytest.mark.parametrize("entry", catalog.entries(GUIDE), ids=lambda e: e.signal.alert)
+def test_every_boundary_reading_fires_exactly_when_its_condition_holds(entry) -> None:  # type: ignore[no-untyped-def]
+    for label, value in entry.condition.boundaries():
+        if label == "at" and not entry.signal.measure.exact:
+            continue
+        evaluation = engine.replay(RULES, entry.signal.measure.reading(value), READ_MINUTE)
+        fired = evaluation.state(entry.signal.alert, READ_MINUTE * 60.0) == "firing"
+        assert fired == entry.condition.fires(value), f"{entry.signal.alert} {label} {value:g}"
+    assert entry.condition.fires(entry.condition.breach)
+    assert not entry.condition.fires(entry.condition.quiet)
+
+
+def test_metric_names_are_typed_only_in_the_catalogue() -> None:
+    root = Path(catalog.__file__).parents[2]
+    sources = [
+        *root.glob("runbook_lib/**/*.py"),
+        *root.glob("bench/*.py"),
+        *root.glob("tests/*.py"),
+    ]
+    names = {n for m in catalog.MEASURES for n in m.names.values()}
+    typed = {
+        f"{path.relative_to(root)}: {name}"
+        for path in sources
+        if path.name != "catalog.py"
+        for name in names
+        if name in path.read_text(encoding="utf-8")
+    }
+    assert not typed
+
+
+def test_monitoring_steps_stay_thin() -> None:
+    from runbook_lib.steps import monitoring_alerting
+
+    tree = ast.parse(Path(monitoring_alerting.__file__).read_text(encoding="utf-8"))
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        body = function.body[1:] if ast.get_docstring(function) else function.body
+        length = body[-1].end_lineno - body[0].lineno + 1  # type: ignore[operator]
+        assert length <= 15, f"{function.name} is {length} lines"
+        for node in ast.walk(function):
+            text_test = isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
+            assert not (text_test and isinstance(node.ops[0], ast.In)), (
+                f"{function.name} branches on text"
+            )
 
 
 def _timeline(values: list[float], rule=RESPONSE):  # type: ignore[no-untyped-def]
     series = Series()
-    series.add("avg_response_time_ms", {}, [(i * 60.0, v) for i, v in enumerate(values)])
+    series.add(catalog.RESPONSE_TIME.name, {}, [(i * 60.0, v) for i, v in enumerate(values)])
     return alert_states(rule, Evaluator(series), np.arange(0.0, len(values) * 60.0, 60.0))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runbook_lib.monitoring.measures import Minutes, series
 from runbook_lib.monitoring.promql import Evaluator, Series
 from runbook_lib.monitoring.rules import (
     FIRING,
@@ -57,6 +58,11 @@ def evaluate(
     for rule in rules:
         timelines.setdefault(rule.name, []).append(alert_states(rule, evaluator, times))
     return Evaluation(timelines)
+
+
+def replay(rules: list[AlertRule], minutes: Minutes, end_minute: float) -> Evaluation:
+    """Evaluate ``rules`` every minute to ``end_minute`` over one sample a minute per metric."""
+    return evaluate(rules, series(minutes), end_minute * EVALUATION_INTERVAL)
 
 
 def default_rules(rule_file: Path = DEFAULT_CONFIG_DIR.rule_file) -> list[AlertRule]:

@@ -1,53 +1,41 @@
 """Real signals for the alert rules: probes of the real database, the simulated S3, the Vercel
-deployment URLs and the external APIs, recorded as samples on the drill's clock.
+deployment URLs and the external APIs, taken once a minute on the drill's clock.
 
-A :class:`Recorder` collects samples the way a Prometheus scrape would (one per minute per
-series); :meth:`Recorder.series` hands them to the evaluator. Each probe returns what the
-exporter of that system would report.
+Each probe returns what the exporter of that system would report; the drill situations below
+(a workload, a database outage, a filled bucket, a production outage, failing builds) return
+one reading a minute, which the rule catalogue's signals turn into series
+(:mod:`runbook_lib.monitoring.catalog` names the metrics).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+import json
+import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import psycopg
 
-from runbook_lib.monitoring.promql import Series
+from runbook_lib.errors import ConfigurationError
 from runbook_lib.procedures.backup_recovery.storage import list_objects
+from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.world.http import http
-from runbook_lib.world.postgres import PostgresServer
+from runbook_lib.world.postgres import PostgresServer, kill_server, restart_server
 
-
-@dataclass
-class Recorder:
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[float, float]]] = field(
-        default_factory=dict
-    )
-    counters: dict[str, float] = field(default_factory=dict)
-
-    def record(self, name: str, t: float, value: float, **labels: str) -> None:
-        self.samples.setdefault((name, tuple(sorted(labels.items()))), []).append((t, float(value)))
-
-    def count(self, name: str, increment: float = 1.0) -> None:
-        self.counters[name] = self.counters.get(name, 0.0) + increment
-
-    def scrape_counters(self, t: float) -> None:
-        for name, value in self.counters.items():
-            self.record(name, t, value)
-
-    def series(self) -> Series:
-        result = Series()
-        for (name, labels), samples in self.samples.items():
-            result.add(name, dict(labels), samples)
-        return result
+MINUTE = 60.0
+WORKLOADS = {  # the feature's words -> the statement the application runs
+    "lookups that take about 1 ms": "SELECT id FROM users WHERE id = {n}",
+    "a report that sleeps 150 ms per statement": "SELECT pg_sleep(0.15), count(*) FROM users WHERE id > {n}",
+}
+DRILL_QUOTA_BYTES = 200_000.0  # the storage bucket's quota in the drills
 
 
 def database_up(server: PostgresServer, database: str) -> float:
-    """supabase_db_up: 1 when a real connection answers a query, else 0."""
+    """Database up: 1 when a real connection answers a query, else 0."""
     try:
         with psycopg.connect(server.dsn(database), connect_timeout=2) as conn:
             conn.execute("SELECT 1")
@@ -57,7 +45,7 @@ def database_up(server: PostgresServer, database: str) -> float:
 
 
 def slowest_statement_ms(server: PostgresServer, database: str) -> float:
-    """supabase_statement_mean_ms: the worst mean_exec_time in pg_stat_statements for the database."""
+    """Slowest statement: the worst mean_exec_time in pg_stat_statements for the database."""
     with server.connect(database) as conn:
         row = conn.execute(
             """SELECT coalesce(max(mean_exec_time), 0) FROM pg_stat_statements s
@@ -72,7 +60,7 @@ def bucket_bytes(s3: Any, bucket: str) -> float:
 
 
 def probe_url(url: str) -> float:
-    """probe_success, as UptimeRobot or Pingdom see it: 1 for a 2xx answer in time, else 0."""
+    """Probe success, as UptimeRobot or Pingdom see it: 1 for a 2xx answer in time, else 0."""
     try:
         return 1.0 if http().get(url, timeout=5).status_code < 300 else 0.0
     except httpx.HTTPError:
@@ -98,16 +86,9 @@ def verify_stripe_signature(
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-def failed_builds(token: str, deployment_ids: list[str]) -> float:
+def failed_builds(vercel: VercelClient, deployment_ids: list[str]) -> float:
     """How many of the deployments ended ERROR, read from the Vercel REST API."""
-    headers = {"Authorization": f"Bearer {token}"}
-    states = [
-        http()
-        .get(f"https://api.vercel.com/v13/deployments/{d}", headers=headers)
-        .json()["readyState"]
-        for d in deployment_ids
-    ]
-    return float(states.count("ERROR"))
+    return float([vercel.get(d).state for d in deployment_ids].count("ERROR"))
 
 
 def call_openai(api_key: str, calls: int) -> int:
@@ -134,11 +115,81 @@ def deliver_stripe_webhooks(
 ) -> int:
     """Deliver signed invoice.paid events, the first ``forged`` signed with the wrong secret;
     returns how many the endpoint rejected."""
-    import json
-
     rejected = 0
     for index in range(deliveries):
         payload = json.dumps({"id": f"evt_{index}", "type": "invoice.paid"}).encode()
         header = stripe_signature("whsec_forged" if index < forged else secret, payload, now)
         rejected += not verify_stripe_signature(secret, payload, header, now)
     return rejected
+
+
+def parse_faults(text: str) -> list[int | None]:
+    """ "500, 429 and a timeout" -> [500, 429, None]: the answers an API gives instead of 200."""
+    words = [w.strip() for w in re.split(r",| and ", text) if w.strip()]
+    if not all(w.isdigit() or w == "a timeout" for w in words):
+        raise ConfigurationError(
+            f"{text!r} is not a list of statuses such as '500, 429 and a timeout'"
+        )
+    return [int(w) if w.isdigit() else None for w in words]
+
+
+# -- drill situations: one reading a minute ---------------------------------------------------
+
+
+def run_workload(server: PostgresServer, database: str, load: str, minutes: int) -> list[float]:
+    """Run ``load`` (a :data:`WORKLOADS` phrase) once a minute; the slowest statement after each."""
+    if load not in WORKLOADS:
+        raise ConfigurationError(f"no workload {load!r}; known: {', '.join(WORKLOADS)}")
+    readings = []
+    with server.connect(database) as conn:
+        conn.execute("SELECT pg_stat_statements_reset()")
+        for minute in range(minutes + 1):
+            conn.execute(WORKLOADS[load].format(n=minute))
+            readings.append(slowest_statement_ms(server, database))
+    return readings
+
+
+def database_outage(
+    server: PostgresServer, database: str, stop: int, restart: int, minutes: int = 11
+) -> list[float]:
+    """Probe the database once a minute to ``minutes``: killed at ``stop``, back at ``restart``."""
+    readings = []
+    for minute in range(minutes + 1):
+        if minute == stop:
+            kill_server(server)
+            time.sleep(0.3)
+        if minute == restart:
+            restart_server(server)
+        readings.append(database_up(server, database))
+    return readings
+
+
+def fill_bucket(s3: Any, bucket: str, percent: int, quota: float = DRILL_QUOTA_BYTES) -> float:
+    """Upload until ``bucket`` holds ``percent`` of ``quota`` bytes; its size afterwards."""
+    missing = int(quota * percent / 100 - bucket_bytes(s3, bucket))
+    if missing > 0:
+        s3.put_object(Bucket=bucket, Key="uploads/large-video.mp4", Body=b"\0" * missing)
+    return bucket_bytes(s3, bucket)
+
+
+def production_outage(
+    vercel: VercelClient, minutes: int, outage: int, break_all: Callable[[], None]
+) -> list[float]:
+    """Deploy production and probe its health URL once a minute to ``minutes`` (on the client's
+    clock); ``break_all`` starts an outage for the last ``outage`` minutes."""
+    vercel.wait_ready(vercel.deploy("production", "0" * 40))
+    readings = []
+    for minute in range(minutes + 1):
+        if outage and minute == minutes - outage:
+            break_all()
+        readings.append(probe_url(f"https://{vercel.project_name}.vercel.app/api/health"))
+        vercel.clock.sleep(MINUTE)
+    return readings
+
+
+def run_builds(vercel: VercelClient, builds: int, failed: int) -> float:
+    """Start ``builds`` production builds, the first ``failed`` failing; how many ended ERROR."""
+    meta = [{"simulateBuildFailure": index < failed} for index in range(builds)]
+    ids = [vercel.deploy("production", "0" * 40, m).id for m in meta]
+    vercel.clock.sleep(2 * MINUTE)
+    return failed_builds(vercel, ids)

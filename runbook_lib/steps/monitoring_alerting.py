@@ -1,4 +1,8 @@
-"""Steps of features/monitoring_alerting.feature (guide: Key Metrics, Alerting Rules)."""
+"""Steps of features/monitoring_alerting.feature (guide: Key Metrics, Alerting Rules).
+
+Metric names and the series that exercise them come from the rule catalogue
+(:mod:`runbook_lib.monitoring.catalog`); real readings from :mod:`runbook_lib.monitoring.signals`.
+"""
 
 from __future__ import annotations
 
@@ -14,25 +18,29 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
-from runbook_lib.monitoring import consistency, engine, signals
+from runbook_lib.monitoring import catalog, consistency, engine, signals
 from runbook_lib.monitoring.catalog import render
+from runbook_lib.monitoring.routing import route_alert
 from runbook_lib.monitoring.rules import AlertRule
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.procedures.incident_response.communications import Notifier
-from runbook_lib.sim.cloud import (
-    INCIDENTS_CHANNEL,
-    SimulatedCloud,
-)
-from runbook_lib.world.http import http
-from runbook_lib.world.postgres import PostgresServer, kill_server, restart_server
+from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
+from runbook_lib.world.postgres import PostgresServer
 
 MINUTE = 60.0
 
 
 @pytest.fixture
-def recorder() -> signals.Recorder:
-    return signals.Recorder()
+def monitored_vercel(cloud: SimulatedCloud) -> VercelClient:
+    """The production project, on the simulated cloud's clock."""
+    target = cloud.target
+    return VercelClient(
+        cloud.credentials.vercel_token,
+        target.vercel_project,
+        target.vercel_project_name,
+        cloud.clock,
+    )
 
 
 @given("the alert rules generated from the guide", target_fixture="rules")
@@ -52,29 +60,17 @@ def rule_file_current(
     guide: Guide, drill_options: DrillOptions, evidence: ScenarioEvidence
 ) -> None:
     current = drill_options.config_dir.rule_file.read_text(encoding="utf-8") == render(guide)
-    evidence.check(
+    evidence.check_true(
         "alerts/napoleon-ai.rules.yml matches the guide (regenerate: runbook alerts export alerts)",
-        int(current),
-        "==",
-        1,
+        current,
     )
-
-
-def _evaluation(
-    rules: list[AlertRule], recorder: signals.Recorder, minutes: float
-) -> engine.Evaluation:
-    return engine.evaluate(rules, recorder.series(), minutes * MINUTE)
 
 
 @when(
     parsers.parse('"{metric}" holds {value:g} for {minutes:d} minutes'), target_fixture="evaluation"
 )
-def holds(
-    rules: list[AlertRule], recorder: signals.Recorder, metric: str, value: float, minutes: int
-) -> engine.Evaluation:
-    for minute in range(minutes + 1):
-        recorder.record(metric, minute * MINUTE, value)
-    return _evaluation(rules, recorder, minutes + 1)
+def holds(rules: list[AlertRule], metric: str, value: float, minutes: int) -> engine.Evaluation:
+    return engine.replay(rules, catalog.gauge(metric).held(value, minutes), minutes + 1)
 
 
 @when(
@@ -82,50 +78,24 @@ def holds(
     target_fixture="evaluation",
 )
 def holds_between(
-    rules: list[AlertRule],
-    recorder: signals.Recorder,
-    metric: str,
-    value: float,
-    start: int,
-    end: int,
+    guide: Guide, rules: list[AlertRule], metric: str, value: float, start: int, end: int
 ) -> engine.Evaluation:
-    for minute in range(start, end + 1):
-        recorder.record(metric, minute * MINUTE, value)
-    for minute in range(end + 1, end + 30):
-        recorder.record(metric, minute * MINUTE, 100.0)  # recovered: well under the target
-    return _evaluation(rules, recorder, end + 30)
-
-
-_COUNTER_PAIRS = {
-    "Vercel functions": ("vercel_function_errors_total", "vercel_function_invocations_total"),
-    "the app's HTTP requests": ("http_requests_errors_total", "http_requests_total"),
-}
+    gauge = catalog.gauge(metric)
+    recovered = catalog.condition_of(guide, gauge).quiet  # well inside the target
+    return engine.replay(rules, gauge.window(value, start, end, recovered, end + 29), end + 30)
 
 
 @when(
-    parsers.re(
-        r"(?P<what>Vercel functions|the app's HTTP requests) fail (?P<percent>[\d.]+) percent of (?P<calls>\d+) "
-        r"calls a minute from minute (?P<start>\d+) to minute (?P<end>\d+)"
+    parsers.parse(
+        "{what} fail {percent:g} percent of {calls:d} calls a minute from minute {start:d} to minute {end:d}"
     ),
     target_fixture="evaluation",
 )
 def failing_calls(
-    rules: list[AlertRule],
-    recorder: signals.Recorder,
-    what: str,
-    percent: str,
-    calls: str,
-    start: str,
-    end: str,
+    rules: list[AlertRule], what: str, percent: float, calls: int, start: int, end: int
 ) -> engine.Evaluation:
-    errors_name, total_name = _COUNTER_PAIRS[what]
-    errors = total = 0.0
-    for minute in range(0, int(end) + 30):
-        total += int(calls)
-        errors += int(calls) * float(percent) / 100 if int(start) <= minute <= int(end) else 0
-        recorder.record(total_name, minute * MINUTE, total)
-        recorder.record(errors_name, minute * MINUTE, errors)
-    return _evaluation(rules, recorder, int(end) + 30)
+    failing = catalog.ERROR_RATIOS[what].failing(percent, calls, start, end, end + 29)
+    return engine.replay(rules, failing, end + 30)
 
 
 @then(parsers.parse('"{alert}" is {state} after {minutes:d} minutes'))
@@ -141,53 +111,28 @@ def alert_state(
         raise ThresholdBreached(f"{alert} is {seen} at minute {minutes}, expected {state}")
 
 
-_LOADS = {
-    "lookups that take about 1 ms": "SELECT id FROM users WHERE id = {n}",
-    "a report that sleeps 150 ms per statement": "SELECT pg_sleep(0.15), count(*) FROM users WHERE id > {n}",
-}
-
-
 @when(
     parsers.parse("the application runs {load} against the database for {minutes:d} minutes"),
     target_fixture="evaluation",
 )
 def workload(
-    rules: list[AlertRule],
-    recorder: signals.Recorder,
-    drill_server: PostgresServer,
-    database: str,
-    load: str,
-    minutes: int,
+    rules: list[AlertRule], drill_server: PostgresServer, database: str, load: str, minutes: int
 ) -> engine.Evaluation:
-    with drill_server.connect(database) as conn:
-        conn.execute("SELECT pg_stat_statements_reset()")
-        for minute in range(minutes + 1):
-            conn.execute(_LOADS[load].format(n=minute))
-            recorder.record(
-                "supabase_statement_mean_ms",
-                minute * MINUTE,
-                signals.slowest_statement_ms(drill_server, database),
-            )
-    return _evaluation(rules, recorder, minutes)
+    readings = signals.run_workload(drill_server, database, load, minutes)
+    return engine.replay(rules, catalog.STATEMENT_MEAN.values(readings), minutes)
 
 
 @when(
-    "the database is probed every minute, stopped at minute 3 and restarted at minute 8",
+    parsers.parse(
+        "the database is probed every minute, stopped at minute {stop:d} and restarted at minute {restart:d}"
+    ),
     target_fixture="evaluation",
 )
 def probe_database(
-    rules: list[AlertRule], recorder: signals.Recorder, drill_server: PostgresServer, database: str
+    rules: list[AlertRule], drill_server: PostgresServer, database: str, stop: int, restart: int
 ) -> engine.Evaluation:
-    for minute in range(12):
-        if minute == 3:
-            kill_server(drill_server)
-            time.sleep(0.3)
-        if minute == 8:
-            restart_server(drill_server)
-        recorder.record(
-            "supabase_db_up", minute * MINUTE, signals.database_up(drill_server, database)
-        )
-    return _evaluation(rules, recorder, 11)
+    readings = signals.database_outage(drill_server, database, stop, restart)
+    return engine.replay(rules, catalog.DATABASE_UP.values(readings), len(readings) - 1)
 
 
 @when(
@@ -195,21 +140,10 @@ def probe_database(
     target_fixture="evaluation",
 )
 def fill_storage(
-    rules: list[AlertRule], recorder: signals.Recorder, s3: Any, percent: int, buckets: Buckets
+    rules: list[AlertRule], s3: Any, percent: int, buckets: Buckets
 ) -> engine.Evaluation:
-    quota = 200_000.0
-    used = signals.bucket_bytes(s3, buckets.storage)
-    missing = int(quota * percent / 100 - used)
-    if missing > 0:
-        s3.put_object(Bucket=buckets.storage, Key="uploads/large-video.mp4", Body=b"\0" * missing)
-    for minute in range(6):
-        recorder.record(
-            "supabase_storage_used_bytes",
-            minute * MINUTE,
-            signals.bucket_bytes(s3, buckets.storage),
-        )
-        recorder.record("supabase_storage_quota_bytes", minute * MINUTE, quota)
-    return _evaluation(rules, recorder, 5)
+    used = signals.fill_bucket(s3, buckets.storage, percent)
+    return engine.replay(rules, catalog.STORAGE.filled([used] * 6, signals.DRILL_QUOTA_BYTES), 5)
 
 
 @when(
@@ -220,74 +154,49 @@ def fill_storage(
 )
 def uptime_checks(
     rules: list[AlertRule],
-    recorder: signals.Recorder,
     cloud: SimulatedCloud,
+    monitored_vercel: VercelClient,
     minutes: int,
     outage: int,
 ) -> engine.Evaluation:
-    vercel = VercelClient(
-        cloud.credentials.vercel_token,
-        cloud.target.vercel_project,
-        cloud.target.vercel_project_name,
-        cloud.clock,
-    )
-    vercel.wait_ready(vercel.deploy("production", "0" * 40))
-    for minute in range(minutes + 1):
-        if minute == minutes - outage and outage:
-            cloud.vercel.break_all_deployments()
-        recorder.record(
-            "probe_success",
-            minute * MINUTE,
-            signals.probe_url("https://napoleon-ai.vercel.app/api/health"),
-        )
-        cloud.clock.advance(MINUTE)
-    return _evaluation(rules, recorder, minutes)
+    breaks = cloud.vercel.break_all_deployments
+    readings = signals.production_outage(monitored_vercel, minutes, outage, breaks)
+    return engine.replay(rules, catalog.PROBE.values(readings), minutes)
+
+
+@when(parsers.parse("{calls:d} OpenAI calls succeed"), target_fixture="evaluation")
+@when(parsers.parse("OpenAI answers {faults} among {calls:d} calls"), target_fixture="evaluation")
+def openai_calls(
+    rules: list[AlertRule], cloud: SimulatedCloud, calls: int, faults: str = ""
+) -> engine.Evaluation:
+    for status in signals.parse_faults(faults):
+        cloud.openai.inject(status, times=1, path_contains="/chat/completions")
+    failed = signals.call_openai(cloud.credentials.openai_key, calls)
+    return engine.replay(rules, catalog.OPENAI_FAILURES.failed(failed), 5)
 
 
 @when(
-    parsers.re(
-        r"(?P<calls>\d+ OpenAI calls succeed|OpenAI answers 500, 429 and a timeout among 20 calls|"
-        r"10 Stripe webhooks arrive correctly signed|10 Stripe webhooks arrive and 1 has a forged signature|"
-        r"10 emails are delivered|10 emails are sent and 2 bounce)"
-    ),
+    parsers.parse("{deliveries:d} Stripe webhooks arrive correctly signed"),
     target_fixture="evaluation",
 )
-def external_calls(
-    rules: list[AlertRule], recorder: signals.Recorder, cloud: SimulatedCloud, calls: str
-) -> engine.Evaluation:
-    for name in (
-        "openai_api_failures_total",
-        "stripe_webhook_failures_total",
-        "email_delivery_failures_total",
-    ):
-        recorder.count(name, 0)
-    recorder.scrape_counters(0.0)
-    if "OpenAI" in calls:
-        if "500" in calls:
-            for status in (500, 429, None):
-                cloud.openai.inject(status, times=1, path_contains="/chat/completions")
-        recorder.count(
-            "openai_api_failures_total", signals.call_openai(cloud.credentials.openai_key, 20)
-        )
-    elif "Stripe" in calls:
-        rejected = signals.deliver_stripe_webhooks(
-            10, 1 if "forged" in calls else 0, int(time.time())
-        )
-        recorder.count("stripe_webhook_failures_total", rejected)
-    else:
-        bounces = 2 if "bounce" in calls else 0
-        recorder.count(
-            "email_delivery_failures_total", bounces
-        )  # SendGrid event webhook: "bounce" events
-    for minute in range(1, 6):
-        recorder.scrape_counters(minute * MINUTE)
-    return _evaluation(rules, recorder, 5)
+@when(
+    parsers.parse("{deliveries:d} Stripe webhooks arrive and {forged:d} has a forged signature"),
+    target_fixture="evaluation",
+)
+def stripe_webhooks(rules: list[AlertRule], deliveries: int, forged: int = 0) -> engine.Evaluation:
+    rejected = signals.deliver_stripe_webhooks(deliveries, forged, int(time.time()))
+    return engine.replay(rules, catalog.STRIPE_FAILURES.failed(rejected), 5)
+
+
+@when(parsers.parse("{sent:d} emails are delivered"), target_fixture="evaluation")
+@when(parsers.parse("{sent:d} emails are sent and {bounced:d} bounce"), target_fixture="evaluation")
+def emails(rules: list[AlertRule], bounced: int = 0) -> engine.Evaluation:
+    """SendGrid's event webhook reports every bounce as a "bounce" event."""
+    return engine.replay(rules, catalog.EMAIL_FAILURES.failed(bounced), 5)
 
 
 @when(parsers.parse('"{alert}" fires and is routed'), target_fixture="routed")
 def route(guide: Guide, rules: list[AlertRule], cloud: SimulatedCloud, alert: str) -> AlertRule:
-    from runbook_lib.monitoring.routing import route_alert
-
     rule = next(r for r in rules if r.name == alert)
     route_alert(Notifier(guide, cloud.channels(), cloud.clock), rule)
     return rule
@@ -299,7 +208,7 @@ def slack_names(
 ) -> None:
     text = cloud.slack.in_channel(INCIDENTS_CHANNEL)[0]["text"]
     for part in (alert, routed.labels["severity"], section):
-        evidence.check(f"Slack message names {part!r}", int(part in text), "==", 1)
+        evidence.check_true(f"Slack message names {part!r}", part in text)
 
 
 @then(parsers.parse("the status page shows {count:d} incident"))
@@ -342,33 +251,7 @@ def rto_budget(guide: Guide, evidence: ScenarioEvidence) -> None:
     target_fixture="evaluation",
 )
 def vercel_builds(
-    rules: list[AlertRule],
-    recorder: signals.Recorder,
-    cloud: SimulatedCloud,
-    builds: int,
-    failed: int,
+    rules: list[AlertRule], monitored_vercel: VercelClient, builds: int, failed: int
 ) -> engine.Evaluation:
-    recorder.count("vercel_build_failures_total", 0)
-    recorder.scrape_counters(0.0)
-    token = {"Authorization": f"Bearer {cloud.credentials.vercel_token}"}
-    ids = []
-    for index in range(builds):
-        meta = {"simulateBuildFailure": index < failed}
-        body = {
-            "name": "napoleon-ai",
-            "project": "prj_napoleonai",
-            "target": "production",
-            "meta": meta,
-        }
-        ids.append(
-            http()
-            .post("https://api.vercel.com/v13/deployments", headers=token, json=body)
-            .json()["id"]
-        )
-    cloud.clock.advance(120)
-    recorder.count(
-        "vercel_build_failures_total", signals.failed_builds(cloud.credentials.vercel_token, ids)
-    )
-    for minute in range(1, 6):
-        recorder.scrape_counters(minute * MINUTE)
-    return _evaluation(rules, recorder, 5)
+    failures = signals.run_builds(monitored_vercel, builds, failed)
+    return engine.replay(rules, catalog.BUILD_FAILURES.failed(failures), 5)
