@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runbook_lib.errors import ConfigurationError, ProcedureFailed
 from runbook_lib.procedures.backup_recovery.backup import DatabaseBackup, take_logical_backup
@@ -26,6 +26,9 @@ from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects
 from runbook_lib.world import shell
 from runbook_lib.world.clock import VirtualClock
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DEFAULT_PRODUCTION_DB_BYTES = 8 * 1024**3  # 8 GiB; Supabase Pro logical backups cover up to 15 GB
 DEFAULT_PRODUCTION_STORAGE_BYTES = 20 * 1024**3  # 20 GiB of uploads and assets
@@ -150,7 +153,7 @@ def simulate_rpo(
 
 
 def simulate_storage_rpo(
-    s3: Any,
+    s3: S3Client,
     buckets: Buckets,
     clock: VirtualClock,
     *,
@@ -247,7 +250,7 @@ class StorageRecovery:
     fixed_seconds: float  # the same sync with nothing left to copy
 
 
-def measure_storage_recovery(s3: Any, buckets: Buckets, prefix: str) -> StorageRecovery:
+def measure_storage_recovery(s3: S3Client, buckets: Buckets, prefix: str) -> StorageRecovery:
     """Restore the dated copy into the (emptied) storage bucket, timed; then time a no-op sync."""
     from runbook_lib.procedures.backup_recovery.storage import restore_prefix
 

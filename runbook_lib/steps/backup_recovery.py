@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -46,6 +46,9 @@ from runbook_lib.world import dataset
 from runbook_lib.world.postgres import PostgresServer, ensure_running
 from runbook_lib.world.shell import CommandResult
 from runbook_lib.world.targets import Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 GUIDE_TARGET_DB = "napoleon_ai"  # the guide's -d napoleon_ai
 
@@ -154,7 +157,7 @@ def api_calls(cloud: SimulatedCloud, evidence: ScenarioEvidence, times: int) -> 
 def take_backups(
     drill_server: PostgresServer,
     database: str,
-    s3: Any,
+    s3: S3Client,
     workdir: Path,
     count: int,
     buckets: Buckets,
@@ -173,7 +176,7 @@ def take_backups(
 @then(parsers.parse("the backup bucket lists {count:d} database backups, newest first"))
 def backups_listed(
     stored: list[tuple[DatabaseBackup, StoredBackup]],
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     count: int,
     buckets: Buckets,
@@ -187,7 +190,7 @@ def backups_listed(
 @then("each stored backup carries the sha256 and size of its dump file")
 def backups_checksummed(
     stored: list[tuple[DatabaseBackup, StoredBackup]],
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     buckets: Buckets,
 ) -> None:
@@ -204,7 +207,7 @@ def backups_checksummed(
     parsers.parse('S3 answers "503 SlowDown" to the next {times:d} uploads'),
     target_fixture="throttle",
 )
-def s3_throttles(s3: Any, times: int) -> faults.Throttle:
+def s3_throttles(s3: S3Client, times: int) -> faults.Throttle:
     said = f'S3 answers "503 SlowDown" to the next {times} uploads'
     return faults.find(faults.S3_THROTTLES, said).apply(s3)
 
@@ -232,7 +235,7 @@ def guide_sync(
 
 @then("the backup bucket holds every storage object under today's UTC date")
 def sync_complete(
-    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+    sync: storage.SyncResult, s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
 ) -> None:
     copied = storage.list_objects(s3, buckets.backup, sync.prefix)
     evidence.check(
@@ -245,7 +248,7 @@ def sync_complete(
 
 @then("every copied object is byte-identical to its original")
 def sync_identical(
-    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+    sync: storage.SyncResult, s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
 ) -> None:
     source = storage.snapshot(s3, buckets.storage)
     storage.require_identical(
@@ -255,7 +258,7 @@ def sync_identical(
 
 
 @when("the storage bucket is emptied", target_fixture="storage_before")
-def empty_storage(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
+def empty_storage(s3: S3Client, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
     before = storage.snapshot(s3, buckets.storage)
     storage.empty_bucket(s3, buckets.storage)
     return before
@@ -263,7 +266,7 @@ def empty_storage(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
 
 @when("the operator restores the storage bucket from today's backup prefix")
 def restore_storage(
-    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+    sync: storage.SyncResult, s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
 ) -> None:
     findings.report(
         evidence,
@@ -276,7 +279,7 @@ def restore_storage(
 @then("the storage bucket is byte-identical to what it held before")
 def storage_restored(
     storage_before: dict[str, storage.ObjectInfo],
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     buckets: Buckets,
 ) -> None:
@@ -287,7 +290,7 @@ def storage_restored(
 
 
 @when("one object disappears from today's backup prefix", target_fixture="removed_key")
-def lose_backup_object(sync: storage.SyncResult, s3: Any, buckets: Buckets) -> str:
+def lose_backup_object(sync: storage.SyncResult, s3: S3Client, buckets: Buckets) -> str:
     fault = faults.find(faults.S3_LOSSES, "one object disappears from today's backup prefix")
     return fault.apply(faults.Stored(s3, buckets.backup, sync.prefix))
 
@@ -296,7 +299,7 @@ def lose_backup_object(sync: storage.SyncResult, s3: Any, buckets: Buckets) -> s
 def storage_loss_named(
     sync: storage.SyncResult,
     removed_key: str,
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     buckets: Buckets,
 ) -> None:
@@ -423,7 +426,7 @@ def mapping_shown(guide_restore: GuideRestore, evidence: ScenarioEvidence, origi
 
 @given("a verified backup of it in the backup bucket", target_fixture="prepared")
 def stored_backup(
-    drill_server: PostgresServer, database: str, s3: Any, workdir: Path, buckets: Buckets
+    drill_server: PostgresServer, database: str, s3: S3Client, workdir: Path, buckets: Buckets
 ) -> PreparedBackup:
     source = verify.fingerprint(drill_server, database)
     backup = take_logical_backup(drill_server, database, workdir, datetime.now(UTC))
@@ -431,7 +434,7 @@ def stored_backup(
 
 
 @when(parsers.parse("the stored backup is {damage}"))
-def damage_backup(prepared: PreparedBackup, s3: Any, damage: str, buckets: Buckets) -> None:
+def damage_backup(prepared: PreparedBackup, s3: S3Client, damage: str, buckets: Buckets) -> None:
     assert prepared.stored is not None
     fault = faults.find(faults.DUMPS, f"the stored backup is {damage}")
     fault.apply(faults.Stored(s3, buckets.backup, prepared.stored.key))
@@ -469,7 +472,7 @@ def kill_during_restore(drill_server: PostgresServer, recovery_target: str) -> C
 @when("the operator recovers the database from the newest backup", target_fixture="recovery")
 def recover(
     drill_server: PostgresServer,
-    s3: Any,
+    s3: S3Client,
     prepared: PreparedBackup,
     recovery_target: str,
     workdir: Path,

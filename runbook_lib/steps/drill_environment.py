@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 from pytest_bdd import given, parsers, then, when
@@ -13,6 +13,9 @@ from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world import dataset, shell
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @given("the guide's storage buckets", target_fixture="buckets")
@@ -65,7 +68,7 @@ def aws_ls(url: str) -> list[str]:
 
 @then("the listing shows every object in the storage bucket")
 def listing_complete(
-    listing: list[str], s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+    listing: list[str], s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
 ) -> None:
     expected = sorted(list_objects(s3, buckets.storage))
     evidence.check("objects listed by the aws CLI", len(listing), "==", len(expected))

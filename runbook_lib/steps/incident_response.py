@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -23,6 +23,9 @@ from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
 from runbook_lib.steps.common import Attempt, attempt, comma_list, expect_failure
 from runbook_lib.world import redact
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @pytest.fixture
@@ -220,7 +223,7 @@ def no_credentials(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
     "the security team preserves evidence from the database and the logs", target_fixture="response"
 )
 def preserve(
-    guide: Guide, s3: Any, drill_server: PostgresServer, database: str, workdir: Path
+    guide: Guide, s3: S3Client, drill_server: PostgresServer, database: str, workdir: Path
 ) -> SecurityResponse:
     response = SecurityResponse(guide)
     response.preserve_evidence(
@@ -249,7 +252,7 @@ def phases_done(response: SecurityResponse, evidence: ScenarioEvidence) -> None:
 
 
 @then("the preserved evidence cannot be deleted before its retention date")
-def evidence_locked(response: SecurityResponse, s3: Any, evidence: ScenarioEvidence) -> None:
+def evidence_locked(response: SecurityResponse, s3: S3Client, evidence: ScenarioEvidence) -> None:
     refused = sum(deletion_refused(s3, item) for item in response.evidence)
     evidence.measure("evidence objects preserved", len(response.evidence))
     evidence.check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pytest_bdd import given, parsers, then, when
 
@@ -20,6 +20,9 @@ from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.steps.common import PreparedBackup
 from runbook_lib.world.postgres import PostgresServer
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 @given("a seeded production database of the drill size", target_fixture="database")
 def drill_size_database(drill_size_db: str) -> str:
@@ -32,7 +35,7 @@ def drill_size_database(drill_size_db: str) -> str:
 )
 def declared_recovery(
     drill_server: PostgresServer,
-    s3: Any,
+    s3: S3Client,
     prepared: PreparedBackup,
     recovery_target: str,
     workdir: Path,
@@ -189,7 +192,7 @@ def _check_rpo(
     target_fixture="storage_recovery",
 )
 def storage_disaster(
-    sync: storage.SyncResult, s3: Any, evidence: ScenarioEvidence, buckets: Buckets
+    sync: storage.SyncResult, s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
 ) -> objectives.StorageRecovery:
     storage.empty_bucket(s3, buckets.storage)
     findings.report(
@@ -201,7 +204,7 @@ def storage_disaster(
 
 
 @given("the storage bucket's contents are recorded", target_fixture="storage_before")
-def storage_recorded(s3: Any, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
+def storage_recorded(s3: S3Client, buckets: Buckets) -> dict[str, storage.ObjectInfo]:
     return storage.snapshot(s3, buckets.storage)
 
 
@@ -268,7 +271,7 @@ def storage_schedule_given(every: str, upload: str) -> tuple[float, float]:
 @when("disaster strikes 1 minute before the next scheduled sync", target_fixture="rpo")
 def storage_disaster_rpo(
     sync_schedule: tuple[float, float],
-    s3: Any,
+    s3: S3Client,
     storage_buckets: Buckets,
     cloud: SimulatedCloud,
 ) -> objectives.RpoResult:

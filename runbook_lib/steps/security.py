@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -26,6 +26,9 @@ from runbook_lib.procedures.security import access, compliance, encryption, gdpr
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world import redact
 from runbook_lib.world.postgres import PostgresServer, embedded_cluster
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 PRODUCTION_TABLES = ("users", "emails", "subscriptions")
 
@@ -174,13 +177,13 @@ def new_accepted(rotations: list[keys.Rotation], evidence: ScenarioEvidence) -> 
 
 
 @when("the buckets are hardened")
-def harden(s3: Any, buckets: Buckets) -> None:
+def harden(s3: S3Client, buckets: Buckets) -> None:
     for bucket in (buckets.storage, buckets.backup):
         encryption.harden_bucket(s3, bucket)
 
 
 @then("every bucket has default encryption and denies requests without TLS")
-def buckets_encrypted(s3: Any, evidence: ScenarioEvidence, buckets: Buckets) -> None:
+def buckets_encrypted(s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets) -> None:
     problems = [
         p for b in (buckets.storage, buckets.backup) for p in encryption.bucket_problems(s3, b)
     ]
@@ -188,7 +191,7 @@ def buckets_encrypted(s3: Any, evidence: ScenarioEvidence, buckets: Buckets) -> 
 
 
 @then(parsers.parse('the encryption check names "{bucket}"'))
-def names_bucket(s3: Any, evidence: ScenarioEvidence, bucket: str) -> None:
+def names_bucket(s3: S3Client, evidence: ScenarioEvidence, bucket: str) -> None:
     problems = encryption.bucket_problems(s3, bucket)
     evidence.measure("encryption problems found", len(problems))
     if not any(p.startswith(bucket) for p in problems):
@@ -228,7 +231,7 @@ def plain_refused(drill_server: PostgresServer, evidence: ScenarioEvidence) -> N
 def delete_user(
     drill_server: PostgresServer,
     database: str,
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     user_id: int,
     buckets: Buckets,
@@ -256,7 +259,7 @@ def no_references(
 
 
 @then(parsers.parse("no upload of user {user_id:d} is left in file storage"))
-def no_uploads(s3: Any, evidence: ScenarioEvidence, user_id: int, buckets: Buckets) -> None:
+def no_uploads(s3: S3Client, evidence: ScenarioEvidence, user_id: int, buckets: Buckets) -> None:
     evidence.check("uploads left", len(gdpr.user_uploads(s3, buckets, user_id)), "==", 0)
 
 
@@ -264,7 +267,7 @@ def no_uploads(s3: Any, evidence: ScenarioEvidence, user_id: int, buckets: Bucke
 def others_untouched(
     drill_server: PostgresServer,
     database: str,
-    s3: Any,
+    s3: S3Client,
     evidence: ScenarioEvidence,
     buckets: Buckets,
 ) -> None:
@@ -281,7 +284,7 @@ def others_untouched(
 def old_backups(
     drill_server: PostgresServer,
     database: str,
-    s3: Any,
+    s3: S3Client,
     workdir: Path,
     a: int,
     b: int,
@@ -304,7 +307,7 @@ def old_backups(
     parsers.parse("the backup bucket keeps backups for {days:d} days and its lifecycle rule runs")
 )
 def lifecycle(
-    s3: Any, evidence: ScenarioEvidence, guide: Guide, days: int, buckets: Buckets
+    s3: S3Client, evidence: ScenarioEvidence, guide: Guide, days: int, buckets: Buckets
 ) -> None:
     gdpr.set_backup_retention(s3, buckets.backup, days)
     expired = gdpr.apply_lifecycle(s3, buckets.backup, datetime.now(UTC))
@@ -316,7 +319,11 @@ def lifecycle(
 
 @then(parsers.parse("the backup from {days:d} days ago is gone"))
 def backup_gone(
-    s3: Any, backup_ages: dict[int, str], evidence: ScenarioEvidence, days: int, buckets: Buckets
+    s3: S3Client,
+    backup_ages: dict[int, str],
+    evidence: ScenarioEvidence,
+    days: int,
+    buckets: Buckets,
 ) -> None:
     evidence.check(
         f"backup from {days} days ago still listed",
@@ -328,7 +335,7 @@ def backup_gone(
 
 @then(parsers.parse("the backups from {a:d} and {b:d} days ago remain"))
 def backups_remain(
-    s3: Any,
+    s3: S3Client,
     backup_ages: dict[int, str],
     evidence: ScenarioEvidence,
     a: int,

@@ -18,14 +18,17 @@ simulated world; :func:`verdict` says whether the drills reacted as the registry
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.drill.faults import cloud, database, dumps, release, s3
 from runbook_lib.drill.faults.base import Expected, Fault, find, verdict
 from runbook_lib.drill.faults.database import Database, Session
-from runbook_lib.drill.faults.s3 import S3Client, Stored, Throttle
+from runbook_lib.drill.faults.s3 import Stored, Throttle
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.sim.cloud import SimulatedCloud
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 __all__ = [
     "CATALOGUE",

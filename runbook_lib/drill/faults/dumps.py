@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from runbook_lib.drill.faults.base import Fault
-from runbook_lib.drill.faults.s3 import S3Client, Stored
+from runbook_lib.drill.faults.s3 import Stored
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def flip_bytes(data: bytes, count: int = 16) -> bytes:

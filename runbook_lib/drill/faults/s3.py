@@ -7,15 +7,17 @@ answers ``503 SlowDown`` at the HTTP layer, where botocore's retries see it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 
 from runbook_lib.drill.faults.base import Fault
 from runbook_lib.procedures.backup_recovery.storage import list_objects
 
-S3Client = Any  # a boto3 S3 client
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,10 @@ class _Raw:
     def __init__(self, body: bytes) -> None:
         self._body = body
 
-    def stream(self, *args: Any, **kwargs: Any) -> Any:
+    def stream(self, *args: object, **kwargs: object) -> Iterator[bytes]:
         yield self._body
 
-    def read(self, *args: Any, **kwargs: Any) -> bytes:
+    def read(self, *args: object, **kwargs: object) -> bytes:
         return self._body
 
 
@@ -47,7 +49,7 @@ class Throttle:
     remaining: int
     injected: int = 0
 
-    def __call__(self, request: Any, **kwargs: Any) -> AWSResponse | None:
+    def __call__(self, request: AWSPreparedRequest, **kwargs: object) -> AWSResponse | None:
         if self.remaining <= 0:
             return None
         self.remaining -= 1
@@ -56,13 +58,17 @@ class Throttle:
             b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
             b"<Message>Please reduce your request rate.</Message></Error>"
         )
-        return AWSResponse(request.url, 503, {"Content-Type": "application/xml"}, _Raw(body))
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/xml"
+        return AWSResponse(request.url, 503, headers, _Raw(body))
 
 
 def throttle_s3(s3: S3Client, operation: str = "PutObject", times: int = 2) -> Throttle:
     """Inject SlowDown at the HTTP layer (``before-send``), where botocore's retries see it."""
     throttle = Throttle(times)
-    s3.meta.events.register(f"before-send.s3.{operation}", throttle)
+    # botocore-stubs types every handler as returning None; a before-send handler's returned
+    # response replaces the HTTP call (botocore.endpoint), which is the whole fault
+    s3.meta.events.register(f"before-send.s3.{operation}", throttle)  # type: ignore[arg-type]
     return throttle
 
 

@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
 from runbook_lib.guide.model import Guide
@@ -23,6 +23,9 @@ from runbook_lib.world import shell
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.http import ApiClient, http
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DumpFormat = Literal["custom", "plain"]
 DB_PREFIX = "db/"
@@ -162,7 +165,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str) -> StoredBackup:
+def upload_backup(s3: S3Client, backup: DatabaseBackup, bucket: str) -> StoredBackup:
     """Put the dump in the backup bucket with its sha256 and size as object metadata."""
     key = f"{DB_PREFIX}{backup.taken_at:%Y%m%dT%H%M%SZ}/{backup.path.name}"
     metadata = {
@@ -176,7 +179,7 @@ def upload_backup(s3: Any, backup: DatabaseBackup, bucket: str) -> StoredBackup:
     return StoredBackup(key, backup.sha256, backup.size_bytes, backup.taken_at.isoformat())
 
 
-def list_backups(s3: Any, bucket: str) -> list[StoredBackup]:
+def list_backups(s3: S3Client, bucket: str) -> list[StoredBackup]:
     """Database backups in the bucket, newest first."""
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=DB_PREFIX):
@@ -193,7 +196,7 @@ def list_backups(s3: Any, bucket: str) -> list[StoredBackup]:
     return sorted(found, key=lambda b: b.taken_at, reverse=True)
 
 
-def download_backup(s3: Any, stored: StoredBackup, directory: Path, bucket: str) -> Path:
+def download_backup(s3: S3Client, stored: StoredBackup, directory: Path, bucket: str) -> Path:
     """Fetch a backup and prove it is the one that was uploaded (size and sha256)."""
     path = directory / Path(stored.key).name
     s3.download_file(bucket, stored.key, str(path))

@@ -18,13 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runbook_lib.errors import BackupCorrupted, ProcedureFailed
 from runbook_lib.procedures.backup_recovery import verify
 from runbook_lib.procedures.backup_recovery.backup import download_backup, list_backups
 from runbook_lib.world import shell
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 _CORRUPTION = (
     "could not uncompress",
@@ -201,7 +204,7 @@ def default_jobs() -> int:
 
 def recover_database(
     server: PostgresServer,
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     source: verify.Fingerprint,
     target: str,

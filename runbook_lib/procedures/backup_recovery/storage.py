@@ -13,10 +13,13 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from runbook_lib.errors import VerificationFailed
 from runbook_lib.world import shell
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,13 @@ class ObjectInfo:
     sha256: str
 
 
+class Listed(TypedDict):
+    """One object of a bucket listing (``list_objects_v2``'s Size and unquoted ETag)."""
+
+    size: int
+    etag: str
+
+
 @dataclass(frozen=True)
 class SyncResult:
     command: str
@@ -42,16 +52,16 @@ class SyncResult:
     output_lines: int
 
 
-def list_objects(s3: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, Any]]:
+def list_objects(s3: S3Client, bucket: str, prefix: str = "") -> dict[str, Listed]:
     """key -> {size, etag} for every object under ``prefix`` (all pages)."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Listed] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             found[obj["Key"]] = {"size": obj["Size"], "etag": obj["ETag"].strip('"')}
     return found
 
 
-def snapshot(s3: Any, bucket: str, prefix: str = "") -> dict[str, ObjectInfo]:
+def snapshot(s3: S3Client, bucket: str, prefix: str = "") -> dict[str, ObjectInfo]:
     """key (relative to ``prefix``) -> size and sha256 of the downloaded bytes."""
 
     def fetch(key: str) -> tuple[str, ObjectInfo]:
@@ -100,7 +110,7 @@ def require_identical(
         )
 
 
-def empty_bucket(s3: Any, bucket: str) -> int:
+def empty_bucket(s3: S3Client, bucket: str) -> int:
     keys = list(list_objects(s3, bucket))
     for start in range(0, len(keys), 1000):
         s3.delete_objects(
@@ -109,15 +119,16 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return len(keys)
 
 
-def sync(s3: Any, source: str, source_prefix: str, target: str, target_prefix: str = "") -> int:
+def sync(
+    s3: S3Client, source: str, source_prefix: str, target: str, target_prefix: str = ""
+) -> int:
     """What ``aws s3 sync`` does, in-process: server-side copies of every object missing from, or
     sized differently in, the target (8 at a time); returns how many were copied."""
-    present = list_objects(s3, target, target_prefix)
+    present = {key: info["size"] for key, info in list_objects(s3, target, target_prefix).items()}
     wanted = [
         (key, info)
         for key, info in list_objects(s3, source, source_prefix).items()
-        if present.get(target_prefix + key.removeprefix(source_prefix), {}).get("size")
-        != info["size"]
+        if present.get(target_prefix + key.removeprefix(source_prefix)) != info["size"]
     ]
 
     def copy(key: str) -> None:
@@ -132,7 +143,7 @@ def sync(s3: Any, source: str, source_prefix: str, target: str, target_prefix: s
     return len(wanted)
 
 
-def restore_prefix(s3: Any, buckets: Buckets, prefix: str) -> int:
+def restore_prefix(s3: S3Client, buckets: Buckets, prefix: str) -> int:
     """Copy a dated backup back into the storage bucket (the guide's sync, reversed); the guide
     gives no restore command, so the drill does it the way ``aws s3 sync`` would, in-process."""
     return sync(s3, buckets.backup, prefix, buckets.storage)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import psycopg
 from botocore.exceptions import ClientError
 
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 TLS_ONLY_HBA = """# TLS only: any non-TLS TCP connection is rejected
 local   all   all                 trust
@@ -43,7 +46,7 @@ def deny_insecure_transport_policy(bucket: str) -> str:
     )
 
 
-def harden_bucket(s3: Any, bucket: str) -> None:
+def harden_bucket(s3: S3Client, bucket: str) -> None:
     """Default encryption (SSE-S3, AES256) and a deny-non-TLS policy."""
     s3.put_bucket_encryption(
         Bucket=bucket,
@@ -54,7 +57,7 @@ def harden_bucket(s3: Any, bucket: str) -> None:
     s3.put_bucket_policy(Bucket=bucket, Policy=deny_insecure_transport_policy(bucket))
 
 
-def bucket_problems(s3: Any, bucket: str) -> list[str]:
+def bucket_problems(s3: S3Client, bucket: str) -> list[str]:
     problems = []
     try:
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][

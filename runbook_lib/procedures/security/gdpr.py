@@ -11,10 +11,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def referencing_tables(server: PostgresServer, database: str) -> list[tuple[str, str]]:
@@ -42,12 +45,12 @@ def remaining_references(server: PostgresServer, database: str, user_id: int) ->
     return counts
 
 
-def user_uploads(s3: Any, buckets: Buckets, user_id: int) -> list[str]:
+def user_uploads(s3: S3Client, buckets: Buckets, user_id: int) -> list[str]:
     return sorted(list_objects(s3, buckets.storage, f"users/{user_id}/"))
 
 
 def delete_user(
-    server: PostgresServer, database: str, s3: Any, buckets: Buckets, user_id: int
+    server: PostgresServer, database: str, s3: S3Client, buckets: Buckets, user_id: int
 ) -> int:
     """Erase the user everywhere; returns how many uploads were removed."""
     with server.connect(database) as conn:
@@ -61,7 +64,7 @@ def delete_user(
     return len(keys)
 
 
-def set_backup_retention(s3: Any, bucket: str, days: int, prefix: str = "db/") -> None:
+def set_backup_retention(s3: S3Client, bucket: str, days: int, prefix: str = "db/") -> None:
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
@@ -77,7 +80,7 @@ def set_backup_retention(s3: Any, bucket: str, days: int, prefix: str = "db/") -
     )
 
 
-def apply_lifecycle(s3: Any, bucket: str, now: datetime) -> list[str]:
+def apply_lifecycle(s3: S3Client, bucket: str, now: datetime) -> list[str]:
     """Expire what the bucket's lifecycle rules say is too old at ``now``; returns the keys."""
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     expired = []

@@ -13,12 +13,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runbook_lib.errors import ProcedureFailed
 from runbook_lib.guide.model import Guide, Phase
 from runbook_lib.procedures.backup_recovery.backup import take_logical_backup
 from runbook_lib.world.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 EVIDENCE_BUCKET = "napoleon-ai-security-evidence"
 RETENTION_DAYS = 365
@@ -66,7 +69,7 @@ class SecurityResponse:
 
     def preserve_evidence(
         self,
-        s3: Any,
+        s3: S3Client,
         server: PostgresServer,
         database: str,
         logs: dict[str, bytes],
@@ -93,7 +96,7 @@ class SecurityResponse:
         return self.evidence
 
 
-def ensure_evidence_bucket(s3: Any) -> None:
+def ensure_evidence_bucket(s3: S3Client) -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if EVIDENCE_BUCKET not in existing:
         s3.create_bucket(Bucket=EVIDENCE_BUCKET, ObjectLockEnabledForBucket=True)
@@ -104,7 +107,7 @@ def _sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def deletion_refused(s3: Any, item: PreservedObject) -> bool:
+def deletion_refused(s3: S3Client, item: PreservedObject) -> bool:
     """Try to delete a preserved version, as an attacker with admin rights would; True if refused."""
     from botocore.exceptions import ClientError
 
