@@ -200,3 +200,22 @@ def test_alert_checks_are_drawn_as_a_state_timeline(tmp_path: Path) -> None:
     html = (write_report(run_dir)).read_text()
     assert 'aria-label="alert states over time"' in html
     assert "ResponseTimeTargetBreached: firing at minute 6" in html
+
+
+def test_a_recorded_value_shows_as_recorded_not_met(tmp_path: Path) -> None:
+    run_dir = tmp_path / "reports" / "run"
+    record = ScenarioEvidence(
+        feature="F", feature_file="features/f.feature", name="S", status="passed"
+    )
+    record.measure("backup trigger status", 404)
+    write_evidence(run_dir, run_info(run_dir.name), [record])
+    html = write_report(run_dir).read_text()
+    row = html[html.index("backup trigger status") :].split("</tr>")[0]
+    assert ">recorded<" in row
+    assert ">met<" not in row
+    assert (
+        json.loads((run_dir / "evidence.json").read_text())["scenarios"][0]["measurements"][0][
+            "passed"
+        ]
+        is None
+    )

@@ -84,3 +84,10 @@ def test_written_evidence_is_redacted_and_complete(tmp_path: Path) -> None:
     assert document["scenarios"][0]["controls"] == ["SOC2-A1.2"]
     assert document["scenarios"][0]["guide_sections"] == ["database-backups"]
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_value_recorded_without_an_objective_is_not_a_pass() -> None:
+    """A 401 status or a row count is evidence of what was seen, never a "met" objective."""
+    evidence = ScenarioEvidence(name="s")
+    recorded = evidence.measure("listing status with the guide's credential", 401)
+    assert recorded.passed is None

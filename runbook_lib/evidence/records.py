@@ -34,7 +34,9 @@ class Measurement:
     unit: str
     comparator: Comparator | None
     threshold: float | None
-    passed: bool
+    # True/False against the threshold; None for a value only recorded (no comparator): such a
+    # value is evidence of what was seen, never a pass
+    passed: bool | None
     detail: str = ""
 
 
@@ -83,9 +85,10 @@ class ScenarioEvidence:
         threshold: float | None = None,
         detail: str = "",
     ) -> Measurement:
-        """Record a figure; with a comparator and threshold it also records pass/fail."""
+        """Record a figure; with a comparator and threshold it also records pass/fail (without,
+        ``passed`` is None: a recorded value, not a verdict)."""
         passed = (
-            True
+            None
             if comparator is None or threshold is None
             else compare(value, comparator, threshold)
         )
