@@ -35,6 +35,7 @@ from runbook_lib.procedures.backup_recovery import verify
 from runbook_lib.procedures.backup_recovery.backup import take_logical_backup
 from runbook_lib.procedures.backup_recovery.restore import default_jobs, restore_dump
 from runbook_lib.world import dataset, shell
+from runbook_lib.world.clock import WallClock
 from runbook_lib.world.postgres import PostgresServer, embedded_cluster
 
 
@@ -126,7 +127,7 @@ def run(size_mb: float, predict_from_mb: float, repeat: int, jobs: int) -> dict[
         small_total = drill_restore(server, small_dump, "small_copy", jobs) + drill_verify(
             server, small_source, "small_copy"
         )
-        fixed = objectives.fixed_restore_cost(server, "bench_small", work)
+        fixed = objectives.fixed_restore_cost(server, "bench_small", work, WallClock())
         prediction = objectives.predict_restore(small_bytes, small_total, fixed, big_bytes)
 
         raw, drill, verification = [], [], []

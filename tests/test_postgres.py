@@ -126,8 +126,7 @@ def test_unknown_backend_is_a_configuration_error() -> None:
         resolve_backend("sqlite")
 
 
-def test_dsn_backend_needs_a_dsn(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUNBOOK_PG_DSN", raising=False)
+def test_dsn_backend_needs_a_dsn() -> None:
     with pytest.raises(ConfigurationError, match="RUNBOOK_PG_DSN"), open_server("dsn"):
         pass
     with pytest.raises(ConfigurationError, match="must look like"):
@@ -140,12 +139,10 @@ def test_dsn_backend_reports_an_unreachable_server_without_its_password() -> Non
     assert "hunter2secret" not in str(caught.value)
 
 
-def test_dsn_backend_attaches_to_an_existing_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    with embedded_cluster() as server:
-        monkeypatch.setenv("RUNBOOK_PG_DSN", server.dsn())
-        with open_server("dsn") as attached:
-            assert attached.backend == "dsn"
-            assert attached.version == server.version
+def test_dsn_backend_attaches_to_an_existing_server() -> None:
+    with embedded_cluster() as server, open_server("dsn", server.dsn()) as attached:
+        assert attached.backend == "dsn"
+        assert attached.version == server.version
 
 
 @pytest.mark.needs_docker
@@ -159,7 +156,7 @@ def test_container_backend_when_docker_answers() -> None:
 
 
 def test_container_backend_without_docker_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("runbook_lib.world.postgres.docker_available", lambda: False)
+    monkeypatch.setattr("runbook_lib.world.postgres.docker_available", lambda host: False)
     with pytest.raises(EnvironmentMissing, match="Docker daemon"), open_server("container"):
         pass
     assert resolve_backend("auto") == "embedded"

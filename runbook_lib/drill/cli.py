@@ -112,7 +112,7 @@ def drill(
 ) -> None:
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
     from runbook_lib.drill.faults import run_wide, verdict
-    from runbook_lib.drill.options import DrillOptions
+    from runbook_lib.drill.options import DrillOptions, Settings
     from runbook_lib.drill.runner import run_drill, run_verdict, summary_rows
 
     options = DrillOptions.from_environ(
@@ -130,7 +130,8 @@ def drill(
         workers=workers,
         evidence_dir=report_dir,
     )
-    options.validate()  # a broken guide, option or target stops here, with one line
+    # a bad RUNBOOK_* variable, a broken guide, option or target stops here, with one line
+    options.validate(Settings.from_environ(os.environ))
     code, directory = run_drill(options)
     rows, findings = summary_rows(directory)
     _print_summary(rows, findings, directory)
@@ -342,7 +343,7 @@ def target_command(
     from runbook_lib.world.targets import load_target
 
     targets = ConfigDir(config).targets if config else ConfigDir().targets
-    target = load_target(name, targets, allow_production=allow_production)
+    target = load_target(name, targets, allow_production=allow_production, environ=os.environ)
     for key, value in sorted(target.identifiers.items()):
         typer.echo(f"{key:<20} {value}")
     typer.echo(f"target {name!r} passes the production guard")

@@ -9,22 +9,96 @@ Defaults from the environment are read here and nowhere else: ``RUNBOOK_GUIDE``,
 ``RUNBOOK_CONFIG`` and ``RUNBOOK_PG``. The features directory is pytest-bdd's own
 ``bdd_features_base_dir`` ini value (``-o bdd_features_base_dir=DIR`` with plain pytest), so
 the binding module and the options can never disagree about it.
+
+The rest of what the environment tells a drill (production sizes, the drill database size, where
+clusters go, the DSN of ``--pg dsn``) is :class:`Settings`: resolved and validated once by the
+CLI and the pytest plugin (fixture ``drill_settings``), then passed down as plain values.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.paths import DEFAULT_CONFIG, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
-from runbook_lib.world.postgres import BACKENDS
+from runbook_lib.procedures.recovery_objectives import (
+    DEFAULT_PRODUCTION_DB_BYTES,
+    DEFAULT_PRODUCTION_STORAGE_BYTES,
+    DEFAULT_PRODUCTION_STORAGE_OBJECTS,
+    parse_size,
+)
+from runbook_lib.world.postgres import BACKENDS, DEFAULT_DOCKER_HOST
 
 FEATURES_INI = "bdd_features_base_dir"
+DEFAULT_DRILL_DB_BYTES = 32 * 1000**2  # 32MB: large enough to time a restore
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment tells a drill, read once at the edge and passed down: procedures
+    and world modules never read ``os.environ`` (a child process still inherits it, through
+    :func:`runbook_lib.world.shell.child_env`)."""
+
+    production_db_bytes: int = DEFAULT_PRODUCTION_DB_BYTES  # RUNBOOK_PRODUCTION_DB_SIZE
+    production_storage_objects: int = DEFAULT_PRODUCTION_STORAGE_OBJECTS  # ..._STORAGE_OBJECTS
+    production_storage_bytes: int = DEFAULT_PRODUCTION_STORAGE_BYTES  # ..._STORAGE_SIZE
+    drill_db_bytes: int = DEFAULT_DRILL_DB_BYTES  # RUNBOOK_DRILL_DB_SIZE
+    pg_tmpdir: Path | None = None  # RUNBOOK_PG_TMPDIR: where throwaway clusters go
+    pg_dsn: str = field(default="", repr=False)  # RUNBOOK_PG_DSN (holds a password)
+    docker_host: str = DEFAULT_DOCKER_HOST  # DOCKER_HOST
+    step_summary: Path | None = None  # GITHUB_STEP_SUMMARY: CI's job summary file
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse and check every variable; a bad one is a ConfigurationError naming it."""
+
+        def size(name: str, default: int) -> int:
+            raw = environ.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = parse_size(raw)
+            except ConfigurationError:
+                value = 0
+            if value <= 0:
+                raise ConfigurationError(
+                    f"{name}={raw!r}: give a positive size like 8GiB, 500MB or 1024 (bytes)"
+                )
+            return value
+
+        objects = environ.get("RUNBOOK_PRODUCTION_STORAGE_OBJECTS", "").strip()
+        if objects and not (objects.isdigit() and int(objects) > 0):
+            raise ConfigurationError(
+                f"RUNBOOK_PRODUCTION_STORAGE_OBJECTS={objects!r}: give a positive whole number"
+            )
+        tmpdir = environ.get("RUNBOOK_PG_TMPDIR", "").strip()
+        if tmpdir and not Path(tmpdir).is_dir():
+            raise ConfigurationError(
+                f"RUNBOOK_PG_TMPDIR={tmpdir!r}: not a directory; create it or unset the variable"
+            )
+        dsn = environ.get("RUNBOOK_PG_DSN", "").strip()
+        if dsn and not dsn.startswith(("postgres://", "postgresql://")):
+            raise ConfigurationError(
+                "RUNBOOK_PG_DSN must look like postgresql://user:password@host:port/db"
+            )
+        summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
+        return cls(
+            production_db_bytes=size("RUNBOOK_PRODUCTION_DB_SIZE", DEFAULT_PRODUCTION_DB_BYTES),
+            production_storage_objects=int(objects or DEFAULT_PRODUCTION_STORAGE_OBJECTS),
+            production_storage_bytes=size(
+                "RUNBOOK_PRODUCTION_STORAGE_SIZE", DEFAULT_PRODUCTION_STORAGE_BYTES
+            ),
+            drill_db_bytes=size("RUNBOOK_DRILL_DB_SIZE", DEFAULT_DRILL_DB_BYTES),
+            pg_tmpdir=Path(tmpdir) if tmpdir else None,
+            pg_dsn=dsn,
+            docker_host=environ.get("DOCKER_HOST", "").strip() or DEFAULT_DOCKER_HOST,
+            step_summary=Path(summary) if summary else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,12 +161,13 @@ class DrillOptions:
     def available_features(self) -> list[str]:
         return sorted(p.stem for p in self.features.glob("*.feature"))
 
-    def validate(self) -> None:
+    def validate(self, settings: Settings) -> None:
         """Refuse options that cannot work, with one line saying what to do (exit 2 or 3).
 
         Checks what needs no server: the guide parses, the features and configuration exist,
-        ``--only`` names features, the backend is known, the target passes the production
-        guard, the fault exists, and the option combinations make sense.
+        ``--only`` names features, the backend is known (``auto`` asks ``settings``' Docker
+        host), the target passes the production guard, the fault exists, and the option
+        combinations make sense.
         """
         from runbook_lib.drill.faults import run_wide as find_fault
         from runbook_lib.guide.model import load_guide
@@ -117,12 +192,15 @@ class DrillOptions:
             raise ConfigurationError(
                 f"--workers {self.workers!r}: give auto, a number of workers, or 0 for serial"
             )
-        resolve_backend(self.pg)
+        resolve_backend(self.pg, settings.docker_host)
         if self.fault:
             find_fault(self.fault)
         if self.target:
             target = load_target(
-                self.target, self.config_dir.targets, allow_production=self.allow_production
+                self.target,
+                self.config_dir.targets,
+                allow_production=self.allow_production,
+                environ=os.environ,
             )
             target.require_environment()
             if self.fault and not self.stand_ins:

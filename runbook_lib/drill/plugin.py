@@ -3,7 +3,9 @@ conftest loads it too): options, the guide under test, the target, and the Gherk
 conventions. It pulls in the fixtures (``drill/fixtures``) and one steps module per chapter.
 
 Options are :class:`~runbook_lib.drill.options.DrillOptions`, read once per process into
-``config.stash``; the guide is parsed once per process, on first use.
+``config.stash``, and so are the environment's :class:`~runbook_lib.drill.options.Settings`
+(a bad value stops the run with one line naming the variable); the guide is parsed once per
+process, on first use.
 
 A live run (``--target`` without ``--stand-ins``) reaches the target's real endpoints, so it
 runs only the scenarios tagged ``@live``: those that need no fault injected into a simulation
@@ -18,15 +20,17 @@ of the guide's Compliance section, ``@live`` a scenario safe against live endpoi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator
 from pathlib import Path
 
 import pytest
 
-from runbook_lib.drill.options import DrillOptions, add_options
+from runbook_lib.drill.options import DrillOptions, Settings, add_options
 from runbook_lib.drill.progress import scenario_template
-from runbook_lib.errors import FindingConfirmed, RunbookError
+from runbook_lib.errors import ConfigurationError, FindingConfirmed, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
+from runbook_lib.world.clock import Clock, WallClock
 from runbook_lib.world.targets import SIMULATED, Target, load_target
 
 pytest_plugins = [
@@ -66,6 +70,7 @@ IGNORED_WARNINGS = (
     "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning",
 )
 OPTIONS = pytest.StashKey[DrillOptions]()
+SETTINGS = pytest.StashKey[Settings]()
 GUIDE = pytest.StashKey[Guide]()
 
 
@@ -79,10 +84,18 @@ def pytest_configure(config: pytest.Config) -> None:
     for warning in IGNORED_WARNINGS:
         config.addinivalue_line("filterwarnings", warning)
     config.stash[OPTIONS] = DrillOptions.from_config(config)
+    try:
+        config.stash[SETTINGS] = Settings.from_environ(os.environ)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def drill_options_of(config: pytest.Config) -> DrillOptions:
     return config.stash[OPTIONS]
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    return config.stash[SETTINGS]
 
 
 def guide_of(config: pytest.Config) -> Guide:
@@ -171,6 +184,19 @@ def drill_options(pytestconfig: pytest.Config) -> DrillOptions:
 
 
 @pytest.fixture(scope="session")
+def drill_settings(pytestconfig: pytest.Config) -> Settings:
+    """What the environment tells this drill run (sizes, cluster directory, DSN), read once."""
+    return settings_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def wall_clock() -> Clock:
+    """Real time, for what a drill measures (restore, query and write timings: the RTO and
+    latencies it reports are wall-clock); simulated timelines run on the cloud's virtual clock."""
+    return WallClock()
+
+
+@pytest.fixture(scope="session")
 def guide(pytestconfig: pytest.Config) -> Guide:
     """The guide under test, parsed once per process."""
     try:
@@ -190,6 +216,7 @@ def drill_target(drill_options: DrillOptions) -> Target:
             drill_options.target,
             drill_options.config_dir.targets,
             allow_production=drill_options.allow_production,
+            environ=os.environ,
         )
         target.require_environment()
     except RunbookError as exc:

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from runbook_lib.errors import EnvironmentMissing
-from runbook_lib.world.postgres import docker_available, find_bindir
+from runbook_lib.world.postgres import DEFAULT_DOCKER_HOST, docker_available, find_bindir
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def _postgres_user() -> Probe:
 
 
 def _docker() -> Probe:
-    if docker_available():
+    # `runbook doctor` is the CLI's edge: it asks the daemon DOCKER_HOST names, as the drill does
+    if docker_available(os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST):
         return Probe(True, "answers")
     installed = version_of(["dockerd", "--version"])
     return Probe(False, f"installed ({installed}) but not answering" if installed else "not found")

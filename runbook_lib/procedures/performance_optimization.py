@@ -13,13 +13,13 @@ import json
 import re
 import statistics
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
 # What each column of pg_stat_statements was renamed to in PostgreSQL 13.
@@ -68,14 +68,19 @@ def plan_uses_index(
 
 
 def mean_query_ms(
-    server: PostgresServer, database: str, query: str, params: list[tuple[Any, ...]]
+    server: PostgresServer,
+    database: str,
+    query: str,
+    params: list[tuple[Any, ...]],
+    clock: Clock,
 ) -> float:
+    """Mean milliseconds (on ``clock``) of ``query`` run once with each of ``params``."""
     with server.connect(database) as conn:
         timings = []
         for args in params:
-            started = time.perf_counter()
+            started = clock.monotonic()
             conn.execute(query, args).fetchall()
-            timings.append((time.perf_counter() - started) * 1000)
+            timings.append((clock.monotonic() - started) * 1000)
     return statistics.fmean(timings)
 
 
@@ -92,16 +97,18 @@ def index_while_writing(
     database: str,
     ddl: str,
     *,
+    clock: Clock,
     blocker: Callable[[psycopg.Connection[tuple[object, ...]]], object] | None = None,
 ) -> WriteLatency:
     """Run ``ddl`` while a writer inserts emails in its own transactions; ``blocker`` (a fault)
-    acts in a third session whose transaction stays open while the index builds."""
+    acts in a third session whose transaction stays open while the index builds. Latencies,
+    the build time and the pauses are on ``clock`` (a wall clock: the writer really waits)."""
     stop, latencies, failures = threading.Event(), [], [0]
 
     def writer() -> None:
         with server.connect(database) as conn:
             while not stop.is_set():
-                started = time.perf_counter()
+                started = clock.monotonic()
                 try:
                     conn.execute(
                         "INSERT INTO emails (user_id, thread_id, sender, subject, body, received_at, priority) "
@@ -109,23 +116,23 @@ def index_while_writing(
                     )
                 except psycopg.Error:
                     failures[0] += 1
-                latencies.append((time.perf_counter() - started) * 1000)
-                time.sleep(0.005)
+                latencies.append((clock.monotonic() - started) * 1000)
+                clock.sleep(0.005)
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    time.sleep(0.2)
+    clock.sleep(0.2)
     blocking = server.connect(database) if blocker else None
     try:
         if blocking is not None and blocker is not None:
             blocking.execute("BEGIN")
             blocker(blocking)
             threading.Timer(1.5, blocking.close).start()
-        started = time.perf_counter()
+        started = clock.monotonic()
         with server.connect(database) as conn:
             conn.execute(ddl)
-        index_seconds = time.perf_counter() - started
-        time.sleep(0.2)
+        index_seconds = clock.monotonic() - started
+        clock.sleep(0.2)
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,12 +22,14 @@ from runbook_lib.procedures.backup_recovery.backup import DatabaseBackup, take_l
 from runbook_lib.procedures.backup_recovery.restore import restore_dump
 from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects, sync
 from runbook_lib.world import shell
-from runbook_lib.world.clock import VirtualClock
+from runbook_lib.world.clock import Clock, VirtualClock
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# Production sizes the predictions scale to, unless the environment says otherwise
+# (RUNBOOK_PRODUCTION_DB_SIZE, _STORAGE_SIZE, _STORAGE_OBJECTS: see drill.options.Settings)
 DEFAULT_PRODUCTION_DB_BYTES = 8 * 1024**3  # 8 GiB; Supabase Pro logical backups cover up to 15 GB
 DEFAULT_PRODUCTION_STORAGE_BYTES = 20 * 1024**3  # 20 GiB of uploads and assets
 DEFAULT_PRODUCTION_STORAGE_OBJECTS = 100_000
@@ -65,11 +65,6 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * factor)
 
 
-def production_db_bytes() -> int:
-    raw = os.environ.get("RUNBOOK_PRODUCTION_DB_SIZE")
-    return parse_size(raw) if raw else DEFAULT_PRODUCTION_DB_BYTES
-
-
 def predict_restore(
     measured_bytes: int, measured_seconds: float, overhead_seconds: float, production_bytes: int
 ) -> RestorePrediction:
@@ -89,15 +84,6 @@ def predict_restore(
         production_bytes,
         overhead_seconds + production_bytes / rate,
     )
-
-
-def production_storage() -> tuple[int, int]:
-    """(objects, bytes) of production file storage: RUNBOOK_PRODUCTION_STORAGE_OBJECTS / _SIZE."""
-    objects = int(
-        os.environ.get("RUNBOOK_PRODUCTION_STORAGE_OBJECTS", DEFAULT_PRODUCTION_STORAGE_OBJECTS)
-    )
-    raw = os.environ.get("RUNBOOK_PRODUCTION_STORAGE_SIZE")
-    return objects, (parse_size(raw) if raw else DEFAULT_PRODUCTION_STORAGE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -211,8 +197,9 @@ def _restore_and_read(
     return newest, int(str(row[1]))
 
 
-def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path) -> float:
-    """Seconds to restore and verify ``database``'s schema alone: the size-independent part of a recovery."""
+def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path, clock: Clock) -> float:
+    """Seconds (on ``clock``) to restore and verify ``database``'s schema alone: the
+    size-independent part of a recovery."""
     from runbook_lib.procedures.backup_recovery import verify
 
     dump = workdir / "schema-only.dump"
@@ -233,11 +220,11 @@ def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path) -> 
     scratch = f"{database}_fixed_cost"
     server.create_database(scratch)
     try:
-        started = time.monotonic()
+        started = clock.monotonic()
         restore_dump(server, dump, scratch, jobs=1)
         verify.fingerprint(server, scratch)
         verify.amcheck(server, scratch)
-        return time.monotonic() - started
+        return clock.monotonic() - started
     finally:
         server.drop_database(scratch)
 
@@ -250,15 +237,18 @@ class StorageRecovery:
     fixed_seconds: float  # the same sync with nothing left to copy
 
 
-def measure_storage_recovery(s3: S3Client, buckets: Buckets, prefix: str) -> StorageRecovery:
-    """Restore the dated copy into the (emptied) storage bucket, timed; then time a no-op sync."""
+def measure_storage_recovery(
+    s3: S3Client, buckets: Buckets, prefix: str, clock: Clock
+) -> StorageRecovery:
+    """Restore the dated copy into the (emptied) storage bucket, timed on ``clock``; then time
+    a no-op sync."""
     from runbook_lib.procedures.backup_recovery.storage import restore_prefix
 
-    started = time.monotonic()
+    started = clock.monotonic()
     restore_prefix(s3, buckets, prefix)
-    seconds = time.monotonic() - started
-    started = time.monotonic()
+    seconds = clock.monotonic() - started
+    started = clock.monotonic()
     restore_prefix(s3, buckets, prefix)
-    fixed = time.monotonic() - started
+    fixed = clock.monotonic() - started
     restored = list_objects(s3, buckets.storage)
     return StorageRecovery(len(restored), sum(o["size"] for o in restored.values()), seconds, fixed)

@@ -43,6 +43,7 @@ from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.steps.common import Attempt, attempt, expect_failure
 from runbook_lib.world import dataset
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer, ensure_running
 from runbook_lib.world.shell import CommandResult
 from runbook_lib.world.targets import Target
@@ -479,6 +480,7 @@ def recover(
     during_restore: Callable[[], None] | None,
     after_restore: Callable[[str], None] | None,
     buckets: Buckets,
+    wall_clock: Clock,
 ) -> Attempt:
     restore_dir = workdir / "restore"
     restore_dir.mkdir(exist_ok=True)
@@ -490,6 +492,7 @@ def recover(
             prepared.source,
             recovery_target,
             restore_dir,
+            clock=wall_clock,
             during_restore=during_restore,
             after_restore=after_restore,
         )

@@ -10,6 +10,7 @@ from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
 from runbook_lib.procedures import performance_optimization as performance
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
 
@@ -93,7 +94,11 @@ def uses_index(
 
 @then("both lookups average under the guide's database query target")
 def under_target(
-    guide: Guide, drill_server: PostgresServer, database: str, evidence: ScenarioEvidence
+    guide: Guide,
+    drill_server: PostgresServer,
+    database: str,
+    evidence: ScenarioEvidence,
+    wall_clock: Clock,
 ) -> None:
     target = next(m for m in guide.key_metrics if m.metric == "Database Performance")
     assert target.comparator is not None
@@ -111,7 +116,7 @@ def under_target(
     for lookup, (sql, _) in _LOOKUPS.items():
         evidence.check(
             f"mean time of the lookup of {lookup}",
-            performance.mean_query_ms(drill_server, database, sql, args[lookup]),
+            performance.mean_query_ms(drill_server, database, sql, args[lookup], wall_clock),
             target.comparator,
             target.threshold,
             "ms",
@@ -125,11 +130,17 @@ def under_target(
     target_fixture="latency",
 )
 def index_under_load(
-    guide: Guide, drill_server: PostgresServer, database: str, lock: str | None
+    guide: Guide,
+    drill_server: PostgresServer,
+    database: str,
+    lock: str | None,
+    wall_clock: Clock,
 ) -> performance.WriteLatency:
     sql = next(s for s in _index_sql(guide) if "emails" in s)
     blocker = faults.find(faults.SESSIONS, lock).apply if lock else None
-    return performance.index_while_writing(drill_server, database, sql, blocker=blocker)
+    return performance.index_while_writing(
+        drill_server, database, sql, clock=wall_clock, blocker=blocker
+    )
 
 
 @then("no write failed")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pytest_bdd import given, parsers, then, when
 
+from runbook_lib.drill.options import Settings
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
@@ -18,6 +19,7 @@ from runbook_lib.procedures.backup_recovery.restore import RecoveryResult, recov
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.steps.common import PreparedBackup
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -40,11 +42,18 @@ def declared_recovery(
     recovery_target: str,
     workdir: Path,
     buckets: Buckets,
+    wall_clock: Clock,
 ) -> RecoveryResult:
     restore_dir = workdir / "restore"
     restore_dir.mkdir()
     return recover_database(
-        drill_server, s3, buckets.backup, prepared.source, recovery_target, restore_dir
+        drill_server,
+        s3,
+        buckets.backup,
+        prepared.source,
+        recovery_target,
+        restore_dir,
+        clock=wall_clock,
     )
 
 
@@ -81,10 +90,13 @@ def predicted_rto(
     workdir: Path,
     guide: Guide,
     evidence: ScenarioEvidence,
+    wall_clock: Clock,
+    drill_settings: Settings,
 ) -> None:
-    fixed = objectives.fixed_restore_cost(drill_server, database, workdir)
+    fixed = objectives.fixed_restore_cost(drill_server, database, workdir, wall_clock)
     size, seconds = recovery_result.database_bytes, recovery_result.seconds
-    prediction = objectives.predict_restore(size, seconds, fixed, objectives.production_db_bytes())
+    production = drill_settings.production_db_bytes
+    prediction = objectives.predict_restore(size, seconds, fixed, production)
     evidence.measure("drill database size", size, "bytes")
     evidence.measure("restore throughput", prediction.bytes_per_second / 1024**2, "MiB/s")
     evidence.measure("size-independent recovery cost", fixed, "s")
@@ -192,7 +204,11 @@ def _check_rpo(
     target_fixture="storage_recovery",
 )
 def storage_disaster(
-    sync: storage.SyncResult, s3: S3Client, evidence: ScenarioEvidence, buckets: Buckets
+    sync: storage.SyncResult,
+    s3: S3Client,
+    evidence: ScenarioEvidence,
+    buckets: Buckets,
+    wall_clock: Clock,
 ) -> objectives.StorageRecovery:
     storage.empty_bucket(s3, buckets.storage)
     findings.report(
@@ -200,7 +216,7 @@ def storage_disaster(
         "GUIDE-NO-STORAGE-RECOVERY",
         "the drill restored with the reverse of the guide's sync",
     )
-    return objectives.measure_storage_recovery(s3, buckets, sync.prefix)
+    return objectives.measure_storage_recovery(s3, buckets, sync.prefix, wall_clock)
 
 
 @given("the storage bucket's contents are recorded", target_fixture="storage_before")
@@ -224,9 +240,13 @@ def storage_rto(
 
 @then("the storage recovery time predicted at production size is within the File Storage RTO")
 def storage_rto_predicted(
-    storage_recovery: objectives.StorageRecovery, guide: Guide, evidence: ScenarioEvidence
+    storage_recovery: objectives.StorageRecovery,
+    guide: Guide,
+    evidence: ScenarioEvidence,
+    drill_settings: Settings,
 ) -> None:
-    objects, size = objectives.production_storage()
+    objects = drill_settings.production_storage_objects
+    size = drill_settings.production_storage_bytes
     prediction = objectives.predict_restore(
         storage_recovery.objects, storage_recovery.seconds, storage_recovery.fixed_seconds, objects
     )

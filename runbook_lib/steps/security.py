@@ -12,7 +12,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from runbook_lib.drill import faults
-from runbook_lib.drill.options import DrillOptions
+from runbook_lib.drill.options import DrillOptions, Settings
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
@@ -25,6 +25,7 @@ from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.security import access, compliance, encryption, gdpr, keys
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world import redact
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer, embedded_cluster
 
 if TYPE_CHECKING:
@@ -199,9 +200,12 @@ def names_bucket(s3: S3Client, evidence: ScenarioEvidence, bucket: str) -> None:
 
 
 @pytest.fixture
-def tls_server() -> Iterator[PostgresServer]:
+def tls_server(wall_clock: Clock, drill_settings: Settings) -> Iterator[PostgresServer]:
     with embedded_cluster(
-        {"ssl": "on"}, hba=encryption.TLS_ONLY_HBA, files=encryption.tls_files()
+        {"ssl": "on"},
+        hba=encryption.TLS_ONLY_HBA,
+        files=encryption.tls_files(wall_clock),
+        parent=drill_settings.pg_tmpdir,
     ) as server:
         yield server
 

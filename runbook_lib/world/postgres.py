@@ -5,7 +5,7 @@
   PostgreSQL refuses to run as root, so when euid is 0 the server runs as the ``postgres`` OS
   user through ``runuser``.
 - ``container``: testcontainers' ``PostgresContainer`` with a pinned image, when Docker answers.
-- ``dsn``: an existing server named by ``RUNBOOK_PG_DSN``.
+- ``dsn``: an existing server named by ``RUNBOOK_PG_DSN`` (resolved at the edge, passed in).
 
 ``auto`` picks ``container`` when a Docker daemon answers, else ``embedded``. Every backend is a
 context manager that leaves no process and no temp dir behind, also after an error or Ctrl-C;
@@ -32,10 +32,11 @@ from urllib.parse import quote, urlsplit
 import psycopg
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
-from runbook_lib.world import redact
+from runbook_lib.world import redact, shell
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
 CONTAINER_IMAGE = "postgres:15"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 _TEMP_PREFIX = "runbook-pg-"
 _OWNER_FILE = "runbook-owner.pid"
 
@@ -76,11 +77,14 @@ class PostgresServer:
 
     def client_env(self) -> dict[str, str]:
         """Environment for pg_dump/pg_restore/psql: the password travels here, never in argv."""
-        env = dict(os.environ)
-        env.update(
-            PGHOST=self.host, PGPORT=str(self.port), PGUSER=self.user, PGPASSWORD=self.password
+        return shell.child_env(
+            {
+                "PGHOST": self.host,
+                "PGPORT": str(self.port),
+                "PGUSER": self.user,
+                "PGPASSWORD": self.password,
+            }
         )
-        return env
 
     def binary(self, name: str) -> str:
         path = self.bindir / name
@@ -147,13 +151,13 @@ def _major(path: Path) -> int:
     return int(path.parent.name) if path.parent.name.isdigit() else 0
 
 
-def docker_available() -> bool:
-    """True when a Docker daemon answers a ping within 3 seconds.
+def docker_available(host: str = DEFAULT_DOCKER_HOST) -> bool:
+    """True when a Docker daemon at ``host`` (``DOCKER_HOST``, resolved at the edge) answers a
+    ping within 3 seconds.
 
     The local socket is pinged by hand first: docker-py's constructor leaks its socket when
     no daemon answers (seen with docker 7.1), which strict warning settings turn into errors.
     """
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if host.startswith("unix://"):
         return _unix_ping(host.removeprefix("unix://"))
     try:
@@ -182,31 +186,37 @@ def _unix_ping(path: str) -> bool:
     return status_line.startswith(b"HTTP/1.") and b" 200" in status_line
 
 
-def resolve_backend(backend: str) -> str:
+def resolve_backend(backend: str, docker_host: str = DEFAULT_DOCKER_HOST) -> str:
     if backend not in BACKENDS:
         raise ConfigurationError(
             f"unknown PostgreSQL backend {backend!r}; choose one of {', '.join(BACKENDS)}"
         )
     if backend == "auto":
-        return "container" if docker_available() else "embedded"
+        return "container" if docker_available(docker_host) else "embedded"
     return backend
 
 
 @contextlib.contextmanager
 def open_server(
-    backend: str = "auto", dsn: str | None = None, dsn_source: str = "RUNBOOK_PG_DSN"
+    backend: str = "auto",
+    dsn: str | None = None,
+    dsn_source: str = "RUNBOOK_PG_DSN",
+    *,
+    parent: Path | None = None,
+    docker_host: str = DEFAULT_DOCKER_HOST,
 ) -> Iterator[PostgresServer]:
     """Start (or attach to) a PostgreSQL server for the length of the ``with`` block; a ``dsn``
-    (a live target's database) wins over ``backend``."""
-    chosen = "dsn" if dsn else resolve_backend(backend)
+    (a live target's database, or ``RUNBOOK_PG_DSN`` for ``--pg dsn``) wins over ``backend``.
+    ``parent`` is where an embedded cluster goes (see :func:`cluster_parent`)."""
+    chosen = "dsn" if dsn else resolve_backend(backend, docker_host)
     if chosen == "embedded":
-        with embedded_cluster() as server:
+        with embedded_cluster(parent=parent) as server:
             yield server
     elif chosen == "container":
-        with container_server() as server:
+        with container_server(docker_host) as server:
             yield server
     else:
-        yield dsn_server(dsn or os.environ.get("RUNBOOK_PG_DSN", ""), dsn_source)
+        yield dsn_server(dsn or "", dsn_source)
 
 
 def _free_port() -> int:
@@ -239,15 +249,14 @@ RAM_DISK = Path("/dev/shm")
 _RAM_DISK_MIN_FREE = 4 * 1024**3
 
 
-def cluster_parent() -> Path:
-    """Where throwaway clusters are created: ``RUNBOOK_PG_TMPDIR`` when set, else the RAM disk
-    (``/dev/shm``) when it has 4 GiB free, else the system temp dir. A drill cluster holds
-    throwaway data with ``fsync=off``; on a virtual disk, initdb and CREATE DATABASE spend most
-    of their time in file-system metadata work (initdb: 1.6 s on this machine's disk, 0.7 s in
-    RAM). The evidence records which was used (``postgres_storage``)."""
-    configured = os.environ.get("RUNBOOK_PG_TMPDIR")
-    if configured:
-        return Path(configured)
+def cluster_parent(configured: Path | None = None) -> Path:
+    """Where throwaway clusters are created: ``configured`` (``RUNBOOK_PG_TMPDIR``) when given,
+    else the RAM disk (``/dev/shm``) when it has 4 GiB free, else the system temp dir. A drill
+    cluster holds throwaway data with ``fsync=off``; on a virtual disk, initdb and CREATE
+    DATABASE spend most of their time in file-system metadata work (initdb: 1.6 s on this
+    machine's disk, 0.7 s in RAM). The evidence records which was used (``postgres_storage``)."""
+    if configured is not None:
+        return configured
     with contextlib.suppress(OSError):
         if os.access(RAM_DISK, os.W_OK) and shutil.disk_usage(RAM_DISK).free >= _RAM_DISK_MIN_FREE:
             return RAM_DISK
@@ -260,10 +269,11 @@ def storage_of(datadir: str | Path) -> str:
     return f"RAM disk ({parent})" if parent == RAM_DISK else f"disk ({parent})"
 
 
-def reap_orphans(tempdir: str | None = None) -> list[Path]:
-    """Stop and delete clusters left by runs that were killed (their owner pid is gone)."""
+def reap_orphans(tempdir: str | None = None, parent: Path | None = None) -> list[Path]:
+    """Stop and delete clusters left by runs that were killed (their owner pid is gone), in
+    ``tempdir``, or else in :func:`cluster_parent` and the system temp dir."""
     reaped = []
-    parents = {Path(tempdir)} if tempdir else {cluster_parent(), Path(tempfile.gettempdir())}
+    parents = {Path(tempdir)} if tempdir else {cluster_parent(parent), Path(tempfile.gettempdir())}
     candidates = [d for parent in sorted(parents) for d in parent.glob(f"{_TEMP_PREFIX}*")]
     for directory in candidates:
         owner = directory / _OWNER_FILE
@@ -305,11 +315,11 @@ def embedded_cluster(
     files: dict[str, bytes] | None = None,
     parent: Path | None = None,
 ) -> Iterator[PostgresServer]:
-    """A throwaway cluster on 127.0.0.1, its temp dir in ``parent`` (default:
-    :func:`cluster_parent`); removed with the temp dir when the block ends."""
+    """A throwaway cluster on 127.0.0.1, its temp dir in ``parent`` (``RUNBOOK_PG_TMPDIR``;
+    default: :func:`cluster_parent`); removed with the temp dir when the block ends."""
     bindir = find_bindir()
-    reap_orphans()
-    root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=parent or cluster_parent()))
+    reap_orphans(parent=parent)
+    root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=cluster_parent(parent)))
     (root / _OWNER_FILE).write_text(str(os.getpid()))
     datadir, password = root / "data", secrets.token_urlsafe(18)
     redact.register(password)
@@ -453,9 +463,9 @@ def ensure_running(server: PostgresServer) -> None:
 
 
 @contextlib.contextmanager
-def container_server() -> Iterator[PostgresServer]:
+def container_server(docker_host: str = DEFAULT_DOCKER_HOST) -> Iterator[PostgresServer]:
     """testcontainers' PostgresContainer (pinned image), when a Docker daemon answers."""
-    if not docker_available():
+    if not docker_available(docker_host):
         raise EnvironmentMissing(
             "--pg container needs a running Docker daemon; none answered (use --pg embedded)"
         )

@@ -7,14 +7,17 @@ Results are frozen and carry their timing; secrets are redacted from what they k
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from runbook_lib.errors import CommandFailed, EnvironmentMissing
 from runbook_lib.world import redact
+from runbook_lib.world.clock import Clock, WallClock
+
+_WALL_CLOCK = WallClock()  # a command's duration is real time
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ class CommandResult:
         return self
 
 
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process: this process's own, as an operator's shell passes it
+    on (PATH, AWS_*, HOME), with ``extra`` on top. This is the one place outside the CLI and the
+    pytest plugin that reads ``os.environ``: drill settings are resolved at that edge
+    (:class:`~runbook_lib.drill.options.Settings`); children simply inherit what they were given."""
+    return {**os.environ, **(extra or {})}
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -42,8 +53,10 @@ def run(
     timeout: float = 600,
     cwd: str | None = None,
     input_text: str | None = None,
+    clock: Clock = _WALL_CLOCK,
 ) -> CommandResult:
-    """Run ``argv``; a missing program is EnvironmentMissing, a timeout CommandFailed."""
+    """Run ``argv``, timed on ``clock``; a missing program is EnvironmentMissing, a timeout
+    CommandFailed."""
     if (
         shutil.which(argv[0], path=(env or {}).get("PATH")) is None
         and shutil.which(argv[0]) is None
@@ -51,7 +64,7 @@ def run(
         raise EnvironmentMissing(
             f"{argv[0]} is not installed or not on PATH (see `runbook doctor`)"
         )
-    started = time.monotonic()
+    started = clock.monotonic()
     try:
         done = subprocess.run(
             list(argv),
@@ -70,7 +83,7 @@ def run(
         done.returncode,
         redact.text(done.stdout),
         redact.text(done.stderr),
-        time.monotonic() - started,
+        clock.monotonic() - started,
     )
 
 

@@ -24,7 +24,6 @@ refuses a command that would still name production after the rewrite.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -150,12 +149,11 @@ def load_target(
     path: Path,
     *,
     allow_production: bool = False,
-    environ: Mapping[str, str] | None = None,
+    environ: Mapping[str, str],
 ) -> Target:
     """The live target ``name`` of ``path`` (a configuration directory's ``targets.yml``), its
-    DSN and credentials read from ``environ`` (the process environment when not given)."""
+    DSN and credentials read from ``environ`` (the CLI or the plugin passes its environment)."""
     document = _config(path)
-    environ = dict(os.environ) if environ is None else environ
     targets = document["targets"]
     if name not in targets or not isinstance(targets[name], dict):
         raise ConfigurationError(f"no target {name!r} in {path}; known: {', '.join(targets)}")

@@ -10,7 +10,6 @@ did not; :func:`restore_prefix` brings a dated copy back into an emptied storage
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
@@ -73,10 +72,9 @@ def snapshot(s3: S3Client, bucket: str, prefix: str = "") -> dict[str, ObjectInf
 
 
 def aws_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["TZ"] = "UTC"
-    env.update(extra or {})
-    return env
+    """The ``aws`` CLI's environment: the inherited one (AWS_ENDPOINT_URL, AWS_PROFILE), with
+    ``TZ=UTC`` so the guide's ``date`` prints the drill's UTC date."""
+    return shell.child_env({"TZ": "UTC", **(extra or {})})
 
 
 def run_guide_sync(command: str, date_stamp: str, env: dict[str, str] | None = None) -> SyncResult:

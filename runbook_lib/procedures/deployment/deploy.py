@@ -13,7 +13,6 @@ same names).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +85,7 @@ def make_app_repo(
     }
     (path / "package.json").write_text(json.dumps(package, indent=2) + "\n")
     (path / ".gitignore").write_text(".next/\nnode_modules/\n")
-    env = {**os.environ, **NPM_ENV}
+    env = shell.child_env(NPM_ENV)
     for argv in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "."],
@@ -101,7 +100,7 @@ def set_script(repo: Path, name: str, command: str) -> None:
     package = json.loads((repo / "package.json").read_text())
     package["scripts"][name] = command
     (repo / "package.json").write_text(json.dumps(package, indent=2) + "\n")
-    env = {**os.environ, **NPM_ENV}
+    env = shell.child_env(NPM_ENV)
     shell.run(["git", "commit", "-q", "-am", f"change {name}"], cwd=str(repo), env=env).check()
 
 
@@ -126,7 +125,7 @@ def run_release(guide: Guide, release: Release) -> Release:
 
 def _run_step(step: DeploymentStep, release: Release) -> str:
     command, client = step.command, release.client
-    env = {**os.environ, **NPM_ENV}
+    env = shell.child_env(NPM_ENV)
     if command.startswith("git "):
         return shell.run_shell(command, cwd=str(release.repo), env=env).check().stdout.strip()
     if command == "npm version patch":

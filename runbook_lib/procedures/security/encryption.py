@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import psycopg
 from botocore.exceptions import ClientError
 
+from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ def bucket_problems(s3: S3Client, bucket: str) -> list[str]:
     return problems
 
 
-def tls_files(host: str = "127.0.0.1") -> dict[str, bytes]:
-    """A self-signed server certificate and key for the drill cluster (server.crt, server.key)."""
+def tls_files(clock: Clock, host: str = "127.0.0.1") -> dict[str, bytes]:
+    """A self-signed server certificate and key for the drill cluster (server.crt, server.key),
+    valid for a day from ``clock``'s now (a wall clock: TLS clients check real time)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -93,7 +95,7 @@ def tls_files(host: str = "127.0.0.1") -> dict[str, bytes]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "napoleon-ai-drill")])
-    now = datetime.now(UTC)
+    now = clock.now()
     import ipaddress
 
     cert = (
