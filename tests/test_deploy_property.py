@@ -3,6 +3,7 @@ smoke test, and a rollback lands on the newest earlier healthy deployment."""
 
 from __future__ import annotations
 
+import httpx
 import respx
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -22,11 +23,13 @@ class DeploymentMachine(RuleBasedStateMachine):
         self.router.start()
         for host, handler in self.cloud.routes():
             self.router.route(host__regex=f"^{host}$").mock(side_effect=handler)
+        self.http = httpx.Client()
         self.client = VercelClient(
             self.cloud.credentials.vercel_token,
             VERCEL_PROJECT_ID,
             VERCEL_PROJECT_NAME,
             self.cloud.clock,
+            self.http,
         )
         self.commits = 0
         self.healthy: list[str] = [
@@ -34,6 +37,7 @@ class DeploymentMachine(RuleBasedStateMachine):
         ]  # model: healthy deployments, oldest first
 
     def teardown(self) -> None:
+        self.http.close()
         self.router.stop()
 
     def _commit(self) -> str:

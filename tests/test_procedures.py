@@ -166,17 +166,18 @@ def test_guide_backup_schedules() -> None:
 def test_api_client_retries_5xx_with_backoff_then_gives_up(respx_mock: respx.MockRouter) -> None:
     respx_mock.get("https://api.example.test/x").mock(return_value=httpx.Response(503))
     clock = VirtualClock()
-    client = ApiClient(
-        "Example API", "https://api.example.test", "t0k3n", "EXAMPLE_TOKEN", clock=clock
-    )
-    with pytest.raises(ServiceError, match="answered 503 on all 4 attempts"):
-        client.request("GET", "/x")
+    with httpx.Client() as http:
+        client = ApiClient(
+            "Example API", "https://api.example.test", "t0k3n", "EXAMPLE_TOKEN", http, clock=clock
+        )
+        with pytest.raises(ServiceError, match="answered 503 on all 4 attempts"):
+            client.request("GET", "/x")
     assert client.attempts == 4
     assert clock.monotonic() == 1 + 2 + 4
 
 
 def test_api_client_survives_one_failure_and_fails_fast_on_401() -> None:
-    with respx.mock() as router:
+    with respx.mock() as router, httpx.Client() as http:
         route = router.get("https://api.example.test/x")
         route.side_effect = [httpx.Response(502), httpx.Response(200, json={"ok": True})]
         client = ApiClient(
@@ -184,6 +185,7 @@ def test_api_client_survives_one_failure_and_fails_fast_on_401() -> None:
             "https://api.example.test",
             "t0k3n",
             "EXAMPLE_TOKEN",
+            http,
             clock=VirtualClock(),
         )
         assert client.request("GET", "/x").json() == {"ok": True}
@@ -191,8 +193,8 @@ def test_api_client_survives_one_failure_and_fails_fast_on_401() -> None:
         with pytest.raises(AuthenticationFailed, match="EXAMPLE_TOKEN"):
             client.request("GET", "/y")
     assert client.attempts == 3
-    with pytest.raises(AuthenticationFailed, match="set EXAMPLE_TOKEN"):
-        ApiClient("Example API", "https://api.example.test", "", "EXAMPLE_TOKEN").request(
+    with pytest.raises(AuthenticationFailed, match="set EXAMPLE_TOKEN"), httpx.Client() as http:
+        ApiClient("Example API", "https://api.example.test", "", "EXAMPLE_TOKEN", http).request(
             "GET", "/x"
         )
 

@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import psycopg
@@ -23,8 +23,10 @@ import psycopg
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.procedures.backup_recovery.storage import list_objects
 from runbook_lib.procedures.deployment.vercel import VercelClient
-from runbook_lib.world.http import http
 from runbook_lib.world.postgres import PostgresServer, kill_server, restart_server
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 MINUTE = 60.0
 WORKLOADS = {  # the feature's words -> the statement the application runs
@@ -55,14 +57,14 @@ def slowest_statement_ms(server: PostgresServer, database: str) -> float:
     return float(str(row[0])) if row else 0.0
 
 
-def bucket_bytes(s3: Any, bucket: str) -> float:
+def bucket_bytes(s3: S3Client, bucket: str) -> float:
     return float(sum(o["size"] for o in list_objects(s3, bucket).values()))
 
 
-def probe_url(url: str) -> float:
+def probe_url(url: str, http: httpx.Client) -> float:
     """Probe success, as UptimeRobot or Pingdom see it: 1 for a 2xx answer in time, else 0."""
     try:
-        return 1.0 if http().get(url, timeout=5).status_code < 300 else 0.0
+        return 1.0 if http.get(url, timeout=5).status_code < 300 else 0.0
     except httpx.HTTPError:
         return 0.0
 
@@ -91,12 +93,12 @@ def failed_builds(vercel: VercelClient, deployment_ids: list[str]) -> float:
     return float([vercel.get(d).state for d in deployment_ids].count("ERROR"))
 
 
-def call_openai(api_key: str, calls: int) -> int:
+def call_openai(api_key: str, calls: int, http: httpx.Client) -> int:
     """Summarize ``calls`` emails through the OpenAI API; returns how many calls failed (5xx, 429, timeout)."""
     failures = 0
     for _ in range(calls):
         try:
-            answer = http().post(
+            answer = http.post(
                 "https://api.openai.com/v1/chat/completions",
                 headers={"Authorization": f"Bearer {api_key}"},
                 json={
@@ -164,7 +166,7 @@ def database_outage(
     return readings
 
 
-def fill_bucket(s3: Any, bucket: str, percent: int, quota: float = DRILL_QUOTA_BYTES) -> float:
+def fill_bucket(s3: S3Client, bucket: str, percent: int, quota: float = DRILL_QUOTA_BYTES) -> float:
     """Upload until ``bucket`` holds ``percent`` of ``quota`` bytes; its size afterwards."""
     missing = int(quota * percent / 100 - bucket_bytes(s3, bucket))
     if missing > 0:
@@ -182,7 +184,9 @@ def production_outage(
     for minute in range(minutes + 1):
         if outage and minute == minutes - outage:
             break_all()
-        readings.append(probe_url(f"https://{vercel.project_name}.vercel.app/api/health"))
+        readings.append(
+            probe_url(f"https://{vercel.project_name}.vercel.app/api/health", vercel.http)
+        )
         vercel.clock.sleep(MINUTE)
     return readings
 

@@ -27,7 +27,6 @@ from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
 from runbook_lib.world import redact
 from runbook_lib.world.clock import VirtualClock
-from runbook_lib.world.http import http
 from runbook_lib.world.targets import SIMULATED, Target
 
 # the simulated target's names, for tests of the fakes themselves
@@ -87,6 +86,7 @@ class FakeKeyProvider:
     fake: FakeAPI
     probe_url: str
     prefix: str
+    http: httpx.Client
 
     def issue(self) -> str:
         key = self.prefix + secrets.token_urlsafe(24)
@@ -98,7 +98,7 @@ class FakeKeyProvider:
         self.fake.tokens.discard(key)
 
     def status_with(self, key: str) -> int:
-        return http().get(self.probe_url, headers={"Authorization": f"Bearer {key}"}).status_code
+        return self.http.get(self.probe_url, headers={"Authorization": f"Bearer {key}"}).status_code
 
 
 @dataclass
@@ -163,21 +163,23 @@ class SimulatedCloud:
             "OPENAI_API_KEY": c.openai_key,
         }
 
-    def key_providers(self) -> dict[str, FakeKeyProvider]:
+    def key_providers(self, http: httpx.Client) -> dict[str, FakeKeyProvider]:
+        """Each provider's key dashboard; keys are tested with requests through ``http``."""
         return {
             "SUPABASE_ACCESS_TOKEN": FakeKeyProvider(
                 self.supabase,
                 f"https://api.supabase.com/v1/projects/{self.target.supabase_project}/database/backups",
                 "sbp_",
+                http,
             ),
             "VERCEL_TOKEN": FakeKeyProvider(
-                self.vercel, "https://api.vercel.com/v6/deployments", ""
+                self.vercel, "https://api.vercel.com/v6/deployments", "", http
             ),
             "STRIPE_SECRET_KEY": FakeKeyProvider(
-                self.stripe, "https://api.stripe.com/v1/balance", "sk_test_"
+                self.stripe, "https://api.stripe.com/v1/balance", "sk_test_", http
             ),
             "OPENAI_API_KEY": FakeKeyProvider(
-                self.openai, "https://api.openai.com/v1/models", "sk-proj-"
+                self.openai, "https://api.openai.com/v1/models", "sk-proj-", http
             ),
         }
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -71,10 +72,12 @@ class GuideRestore:
 
 
 @when("the operator sends the guide's manual backup trigger as written", target_fixture="trigger")
-def send_trigger(guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence) -> TriggerResult:
+def send_trigger(
+    guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence, http_client: httpx.Client
+) -> TriggerResult:
     request = guide_trigger(guide, cloud.environment())
     evidence.note(f"sent {request.method} {request.url} with the guide's Authorization header")
-    return send_guide_trigger(request)
+    return send_guide_trigger(request, http_client)
 
 
 @then("the Supabase Management API accepts the backup request")
@@ -92,10 +95,14 @@ def trigger_accepted(trigger: TriggerResult, evidence: ScenarioEvidence) -> None
     "the operator lists backups with the credential the guide's trigger uses",
     target_fixture="credential_status",
 )
-def list_with_guide_credential(guide: Guide, cloud: SimulatedCloud) -> int:
+def list_with_guide_credential(
+    guide: Guide, cloud: SimulatedCloud, http_client: httpx.Client
+) -> int:
     request = guide_trigger(guide, cloud.environment())
     return probe_listing(
-        {"Authorization": request.headers["Authorization"]}, cloud.target.supabase_project
+        {"Authorization": request.headers["Authorization"]},
+        cloud.target.supabase_project,
+        http_client,
     )
 
 
@@ -122,8 +129,8 @@ def management_api_fault(cloud: SimulatedCloud, fault: str) -> None:
 
 
 @when("the operator lists backups with the Management API access token", target_fixture="listing")
-def list_backups_with_token(cloud: SimulatedCloud) -> Attempt:
-    client = supabase_client(cloud.credentials.supabase_access_token, cloud.clock)
+def list_backups_with_token(cloud: SimulatedCloud, http_client: httpx.Client) -> Attempt:
+    client = supabase_client(cloud.credentials.supabase_access_token, cloud.clock, http_client)
     return attempt(
         lambda: latest_backup_age(client, cloud.target.supabase_project, cloud.clock.now())
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -24,12 +25,13 @@ from runbook_lib.world.postgres import PostgresServer
 
 
 @pytest.fixture
-def vercel(cloud: SimulatedCloud) -> VercelClient:
+def vercel(cloud: SimulatedCloud, http_client: httpx.Client) -> VercelClient:
     return VercelClient(
         cloud.credentials.vercel_token,
         cloud.target.vercel_project,
         cloud.target.vercel_project_name,
         cloud.clock,
+        http_client,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -153,9 +154,13 @@ def services_valid(guide: Guide, evidence: ScenarioEvidence) -> None:
     target_fixture="notifier",
 )
 def announced(
-    guide: Guide, cloud: SimulatedCloud, incident: incidents.Incident, external: bool
+    guide: Guide,
+    cloud: SimulatedCloud,
+    incident: incidents.Incident,
+    external: bool,
+    http_client: httpx.Client,
 ) -> Notifier:
-    notifier = Notifier(guide, cloud.channels(), cloud.clock)
+    notifier = Notifier(guide, cloud.channels(), cloud.clock, http_client)
     notifier.announce(incident, external_impact=external)
     return notifier
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from pytest_bdd import parsers, then, when
 
 from runbook_lib.errors import ThresholdBreached
@@ -82,10 +83,12 @@ def cadences_scheduled(guide: Guide, evidence: ScenarioEvidence) -> None:
     converters={"major": {"a major": True, "a routine": False}.__getitem__},
     target_fixture="window",
 )
-def notices(guide: Guide, cloud: SimulatedCloud, major: bool, after: str) -> maintenance.Window:
+def notices(
+    guide: Guide, cloud: SimulatedCloud, major: bool, after: str, http_client: httpx.Client
+) -> maintenance.Window:
     window = maintenance.Schedule.from_guide(guide).window_at_or_after(parse_instant(after))
     cloud.clock.set(window.start - timedelta(seconds=maintenance.notice_lead_seconds(guide)))
-    notifier = Notifier(guide, cloud.channels(), cloud.clock)
+    notifier = Notifier(guide, cloud.channels(), cloud.clock, http_client)
     maintenance.send_notices(notifier, window, major_change=major)
     return window
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -28,11 +29,14 @@ from runbook_lib.procedures.incident_response.communications import Notifier
 from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
 from runbook_lib.world.postgres import PostgresServer
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 MINUTE = 60.0
 
 
 @pytest.fixture
-def monitored_vercel(cloud: SimulatedCloud) -> VercelClient:
+def monitored_vercel(cloud: SimulatedCloud, http_client: httpx.Client) -> VercelClient:
     """The production project, on the simulated cloud's clock."""
     target = cloud.target
     return VercelClient(
@@ -40,6 +44,7 @@ def monitored_vercel(cloud: SimulatedCloud) -> VercelClient:
         target.vercel_project,
         target.vercel_project_name,
         cloud.clock,
+        http_client,
     )
 
 
@@ -140,7 +145,7 @@ def probe_database(
     target_fixture="evaluation",
 )
 def fill_storage(
-    rules: list[AlertRule], s3: Any, percent: int, buckets: Buckets
+    rules: list[AlertRule], s3: S3Client, percent: int, buckets: Buckets
 ) -> engine.Evaluation:
     used = signals.fill_bucket(s3, buckets.storage, percent)
     return engine.replay(rules, catalog.STORAGE.filled([used] * 6, signals.DRILL_QUOTA_BYTES), 5)
@@ -167,11 +172,15 @@ def uptime_checks(
 @when(parsers.parse("{calls:d} OpenAI calls succeed"), target_fixture="evaluation")
 @when(parsers.parse("OpenAI answers {faults} among {calls:d} calls"), target_fixture="evaluation")
 def openai_calls(
-    rules: list[AlertRule], cloud: SimulatedCloud, calls: int, faults: str = ""
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    http_client: httpx.Client,
+    calls: int,
+    faults: str = "",
 ) -> engine.Evaluation:
     for status in signals.parse_faults(faults):
         cloud.openai.inject(status, times=1, path_contains="/chat/completions")
-    failed = signals.call_openai(cloud.credentials.openai_key, calls)
+    failed = signals.call_openai(cloud.credentials.openai_key, calls, http_client)
     return engine.replay(rules, catalog.OPENAI_FAILURES.failed(failed), 5)
 
 
@@ -196,9 +205,15 @@ def emails(rules: list[AlertRule], bounced: int = 0) -> engine.Evaluation:
 
 
 @when(parsers.parse('"{alert}" fires and is routed'), target_fixture="routed")
-def route(guide: Guide, rules: list[AlertRule], cloud: SimulatedCloud, alert: str) -> AlertRule:
+def route(
+    guide: Guide,
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    alert: str,
+    http_client: httpx.Client,
+) -> AlertRule:
     rule = next(r for r in rules if r.name == alert)
-    route_alert(Notifier(guide, cloud.channels(), cloud.clock), rule)
+    route_alert(Notifier(guide, cloud.channels(), cloud.clock, http_client), rule)
     return rule
 
 

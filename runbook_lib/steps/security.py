@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -155,8 +156,10 @@ def stale(
 
 
 @when("every key in the inventory is rotated", target_fixture="rotations")
-def rotate_all(cloud: SimulatedCloud, drill_options: DrillOptions) -> list[keys.Rotation]:
-    store, providers = cloud.credential_store(), cloud.key_providers()
+def rotate_all(
+    cloud: SimulatedCloud, drill_options: DrillOptions, http_client: httpx.Client
+) -> list[keys.Rotation]:
+    store, providers = cloud.credential_store(), cloud.key_providers(http_client)
     inventory = keys.load_inventory(drill_options.config_dir.key_inventory)
     return [keys.rotate(record.name, providers[record.name], store) for record in inventory]
 

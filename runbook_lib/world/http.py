@@ -3,6 +3,10 @@
 5xx answers and timeouts are retried with exponential backoff (on the procedure's clock, so a
 virtual clock makes the wait instant); 401/403 fail at once with
 :class:`AuthenticationFailed` naming the environment variable that holds the credential.
+
+Requests go through the ``httpx.Client`` the caller passes in: the drills create one per session
+(fixture ``http_client``; a fresh client per call costs ~30 ms of TLS set-up, which a poll loop
+would pay hundreds of times) and close it at the end.
 """
 
 from __future__ import annotations
@@ -15,16 +19,6 @@ import httpx
 from runbook_lib.errors import AuthenticationFailed, ServiceError
 from runbook_lib.world.clock import Clock, WallClock
 
-_SHARED: list[httpx.Client] = []
-
-
-def http() -> httpx.Client:
-    """One connection-pooling client per process: a fresh httpx client per call costs ~30 ms
-    (TLS context set-up), which a poll loop would pay hundreds of times."""
-    if not _SHARED:
-        _SHARED.append(httpx.Client(timeout=10))
-    return _SHARED[0]
-
 
 @dataclass
 class ApiClient:
@@ -32,6 +26,7 @@ class ApiClient:
     base_url: str
     token: str | None
     token_variable: str  # where an operator puts the credential, e.g. SUPABASE_ACCESS_TOKEN
+    http: httpx.Client  # the session's connection pool
     clock: Clock = field(default_factory=WallClock)
     retries: int = 3
     backoff_seconds: float = 1.0
@@ -57,7 +52,7 @@ class ApiClient:
                 self.clock.sleep(self.backoff_seconds * 2 ** (attempt - 1))
             self.attempts += 1
             try:
-                response = http().request(
+                response = self.http.request(
                     method,
                     self.base_url + path,
                     json=json,

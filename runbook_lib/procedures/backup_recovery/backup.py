@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
+
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
 from runbook_lib.guide.model import Guide
 from runbook_lib.world import shell
 from runbook_lib.world.clock import Clock
-from runbook_lib.world.http import ApiClient, http
+from runbook_lib.world.http import ApiClient
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -101,23 +103,23 @@ def guide_trigger(guide: Guide, values: dict[str, str]) -> CurlRequest:
     return parse_curl(guide.command("curl", guide.backup_commands).text, values)
 
 
-def send_guide_trigger(request: CurlRequest) -> TriggerResult:
+def send_guide_trigger(request: CurlRequest, http: httpx.Client) -> TriggerResult:
     """Send the guide's request once, unchanged; what the API answers is the finding."""
-    response = http().request(request.method, request.url, headers=request.headers, timeout=10)
+    response = http.request(request.method, request.url, headers=request.headers, timeout=10)
     return TriggerResult(request, response.status_code, response.text[:500])
 
 
-def supabase_client(token: str | None, clock: Clock) -> ApiClient:
+def supabase_client(token: str | None, clock: Clock, http: httpx.Client) -> ApiClient:
     """The Management API as the drills use it: bounded retries, errors naming the token variable."""
     return ApiClient(
-        "Supabase Management API", SUPABASE_API, token, "SUPABASE_ACCESS_TOKEN", clock=clock
+        "Supabase Management API", SUPABASE_API, token, "SUPABASE_ACCESS_TOKEN", http, clock=clock
     )
 
 
-def probe_listing(headers: dict[str, str], project_ref: str) -> int:
+def probe_listing(headers: dict[str, str], project_ref: str, http: httpx.Client) -> int:
     """Status of the backup listing for a credential, sent once as given (no retries)."""
     url = f"{SUPABASE_API}/v1/projects/{project_ref}/database/backups"
-    return http().get(url, headers=headers, timeout=10).status_code
+    return http.get(url, headers=headers, timeout=10).status_code
 
 
 def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> timedelta:

@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from runbook_lib.errors import ProcedureFailed
 from runbook_lib.world.clock import Clock
-from runbook_lib.world.http import ApiClient, http
+from runbook_lib.world.http import ApiClient
 
 VERCEL_API = "https://api.vercel.com"
 POLL_SECONDS = 5.0
@@ -48,9 +50,17 @@ class Deployment:
 
 
 class VercelClient:
-    def __init__(self, token: str | None, project_id: str, project_name: str, clock: Clock) -> None:
-        self.api = ApiClient("Vercel API", VERCEL_API, token, "VERCEL_TOKEN", clock=clock)
+    def __init__(
+        self,
+        token: str | None,
+        project_id: str,
+        project_name: str,
+        clock: Clock,
+        http: httpx.Client,
+    ) -> None:
+        self.api = ApiClient("Vercel API", VERCEL_API, token, "VERCEL_TOKEN", http, clock=clock)
         self.project_id, self.project_name, self.clock = project_id, project_name, clock
+        self.http = http
 
     def deploy(self, target: str, commit: str, meta: dict[str, Any] | None = None) -> Deployment:
         body = {
@@ -111,7 +121,8 @@ class VercelClient:
 
     def healthy(self, deployment: Deployment) -> bool:
         """The deployment's own health endpoint answers 200 (what a smoke test checks first)."""
-        return http().get(f"https://{deployment.url}/api/health", timeout=10).status_code == 200
+        answer = self.http.get(f"https://{deployment.url}/api/health", timeout=10)
+        return answer.status_code == 200
 
     def rollback(self, to: Deployment) -> float:
         """``vercel rollback``: request it, then poll its status; returns the seconds it took."""

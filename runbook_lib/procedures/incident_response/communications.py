@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from runbook_lib.errors import ServiceError
 from runbook_lib.guide.model import Guide
 from runbook_lib.procedures.incident_response.incidents import Incident
 from runbook_lib.world.clock import Clock
-from runbook_lib.world.http import ApiClient, http
+from runbook_lib.world.http import ApiClient
 
 STATUSPAGE_API = "https://api.statuspage.io"
 SENDGRID_API = "https://api.sendgrid.com"
@@ -55,6 +57,7 @@ class Notifier:
     guide: Guide
     channels: Channels
     clock: Clock
+    http: httpx.Client
     sent: list[Message] = field(default_factory=list)
 
     def announce(
@@ -87,7 +90,7 @@ class Notifier:
         return messages
 
     def _slack(self, text: str) -> Message:
-        response = http().post(self.channels.slack_webhook_url, json={"text": text}, timeout=10)
+        response = self.http.post(self.channels.slack_webhook_url, json={"text": text}, timeout=10)
         if response.status_code != 200:
             raise ServiceError(
                 f"Slack webhook answered {response.status_code} {response.text}: check the webhook URL",
@@ -109,6 +112,7 @@ class Notifier:
             STATUSPAGE_API,
             self.channels.statuspage_key,
             "STATUSPAGE_API_KEY",
+            self.http,
             clock=self.clock,
             auth_scheme="OAuth",
         )
@@ -134,6 +138,7 @@ class Notifier:
             SENDGRID_API,
             self.channels.sendgrid_key,
             "SENDGRID_API_KEY",
+            self.http,
             clock=self.clock,
         )
         body: dict[str, Any] = {
