@@ -357,6 +357,15 @@ def _renamed(backup: DatabaseBackup, name: str) -> DatabaseBackup:
     )
 
 
+def _database_recovery(guide: Guide) -> str:
+    """The guide's Database Recovery command: its pg_restore, or the psql that the fix of
+    GUIDE-RESTORE-PLAIN-SQL puts there (a fixed guide reaches the check, not a GuideError)."""
+    for command in guide.recovery_commands:
+        if command.text.split()[0] in ("pg_restore", "psql"):
+            return command.text
+    return guide.command("pg_restore", guide.recovery_commands).text  # GuideError: names the lack
+
+
 @when(
     "the operator runs the guide's database recovery command against the drill server",
     target_fixture="guide_restore",
@@ -365,7 +374,7 @@ def run_guide_restore(
     guide: Guide, drill_server: PostgresServer, prepared: PreparedBackup, evidence: ScenarioEvidence
 ) -> GuideRestore:
     drill_server.create_database(GUIDE_TARGET_DB)
-    mapped = map_connection(guide.command("pg_restore", guide.recovery_commands).text, drill_server)
+    mapped = map_connection(_database_recovery(guide), drill_server)
     for original, replacement in mapped.mapping:
         evidence.note(f"connection mapping: '{original}' -> '{replacement}'")
     return GuideRestore(

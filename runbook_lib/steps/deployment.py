@@ -11,7 +11,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from runbook_lib.drill import faults
-from runbook_lib.errors import ThresholdBreached
+from runbook_lib.errors import ProcedureFailed, ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
@@ -129,6 +129,10 @@ def serves_release(
 @then("the release branch names the released version")
 def branch_names_version(release: deploy.Release, guide: Guide, evidence: ScenarioEvidence) -> None:
     branch = guide.deployment_steps[0].command.split()[-1]
+    failed = release.failed_step
+    if not release.version:  # no step bumped the version (one failed first): not this finding
+        cause = f"step {failed.number} (`{failed.command}`): {failed.detail}" if failed else ""
+        raise ProcedureFailed(f"the guide's deployment steps released no version. {cause}")
     evidence.note(f"branch {branch}, npm version patch released {release.version}")
     if branch.removeprefix("release/v") != release.version:
         findings.confirm(
