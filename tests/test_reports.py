@@ -13,6 +13,7 @@ import yaml
 from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
 from runbook_lib.evidence.report import verify_manifest, write_report
 from runbook_lib.paths import DEFAULT_FEATURES
+from runbook_lib.world.redact import Redactor
 from tests.helpers import run_info
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def _run(tmp_path: Path, status: str = "passed", fault_name: str | None = None) 
     record.measure("database recovery time (measured)", 4.2, "s", "<=", 900)
     record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
     run = run_info(run_dir.name, fault_name, {"backup--recovery": "Backup & Recovery"})
-    write_evidence(run_dir, run, [record])
+    write_evidence(run_dir, run, [record], Redactor())
     write_report(run_dir)
     return run_dir
 
@@ -61,7 +62,7 @@ def test_a_finding_seen_by_several_scenarios_is_one_row_naming_them(tmp_path: Pa
         record.finding("GUIDE-X", "Database Backups", "a gap", "what was seen")
         records.append(record)
     run_dir = tmp_path / "reports" / "run"
-    write_evidence(run_dir, run_info("run"), records)
+    write_evidence(run_dir, run_info("run"), records, Redactor())
     write_report(run_dir)
     html = (run_dir / "evidence.html").read_text()
     assert html.count("<code>GUIDE-X</code>") == 1
@@ -74,7 +75,7 @@ def test_live_and_rehearsed_targets_are_stated(tmp_path: Path) -> None:
     for mode, expected in (("live", "live systems</strong> of target"), ("simulated", "rehearsed")):
         run_dir = tmp_path / mode
         run = dataclasses.replace(run_info(mode), mode=mode, target="staging")
-        write_evidence(run_dir, run, [])
+        write_evidence(run_dir, run, [], Redactor())
         write_report(run_dir)
         html = (run_dir / "evidence.html").read_text()
         assert expected in html, mode
@@ -196,7 +197,7 @@ def test_alert_checks_are_drawn_as_a_state_timeline(tmp_path: Path) -> None:
     record.measure("ResponseTimeTargetBreached at minute 5 (pending)", 1)
     record.measure("ResponseTimeTargetBreached at minute 6 (firing)", 2)
     run = run_info("run")
-    write_evidence(run_dir, run, [record])
+    write_evidence(run_dir, run, [record], Redactor())
     html = (write_report(run_dir)).read_text()
     assert 'aria-label="alert states over time"' in html
     assert "ResponseTimeTargetBreached: firing at minute 6" in html
@@ -208,7 +209,7 @@ def test_a_recorded_value_shows_as_recorded_not_met(tmp_path: Path) -> None:
         feature="F", feature_file="features/f.feature", name="S", status="passed"
     )
     record.measure("backup trigger status", 404)
-    write_evidence(run_dir, run_info(run_dir.name), [record])
+    write_evidence(run_dir, run_info(run_dir.name), [record], Redactor())
     html = write_report(run_dir).read_text()
     row = html[html.index("backup trigger status") :].split("</tr>")[0]
     assert ">recorded<" in row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -10,22 +11,36 @@ import pytest
 
 from runbook_lib.errors import FindingConfirmed, HermeticViolation, ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
-from runbook_lib.world import redact
+from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.world import shell
 from runbook_lib.world.hermetic import hermetic, is_loopback
+from runbook_lib.world.redact import Redactor
 from tests.helpers import run_info
 
 
-def test_registered_and_pattern_secrets_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    redact.register("sbp_0123456789abcdef")
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_verysecretvalue")
+def test_registered_environment_and_pattern_secrets_are_masked() -> None:
+    redactor = Redactor({"STRIPE_SECRET_KEY": "sk_live_verysecretvalue", "HOME": "/root"})
+    redactor.register("sbp_0123456789abcdef")
     text = (
         "token sbp_0123456789abcdef key sk_live_verysecretvalue "
         "Authorization: Bearer abc.def.ghi123 dsn postgresql://postgres:pa55w0rd@127.0.0.1:5432/db"
     )
-    cleaned = redact.text(text)
+    cleaned = redactor.text(text)
     for secret in ("sbp_0123456789abcdef", "sk_live_verysecretvalue", "abc.def.ghi123", "pa55w0rd"):
         assert secret not in cleaned
     assert "postgresql://postgres:***@127.0.0.1" in cleaned
+
+
+def test_a_command_is_masked_with_the_secrets_of_its_environment() -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DRILL_TOKEN": "tok-0123456789"}
+    done = shell.run(["bash", "-c", 'echo "got $DRILL_TOKEN"'], env=env)
+    assert done.stdout.strip() == "got ***"
+
+
+def test_a_redactor_knows_only_the_secrets_registered_with_it() -> None:
+    session, other = Redactor(), Redactor()
+    token = SimulatedCloud(redactor=session).credentials.vercel_token
+    assert (session.text(token), other.text(token)) == ("***", token)
 
 
 def test_loopback_detection() -> None:
@@ -70,14 +85,15 @@ def test_confirm_finding_records_and_raises_the_expected_type() -> None:
 
 
 def test_written_evidence_is_redacted_and_complete(tmp_path: Path) -> None:
-    redact.register("s3cr3t-token-value")
+    redactor = Redactor()
+    redactor.register("s3cr3t-token-value")
     record = ScenarioEvidence(
         feature="F", name="S", tags=("guide:database-backups", "control:SOC2-A1.2")
     )
     record.note("called with Bearer s3cr3t-token-value")
     record.status = "passed"
     run = run_info("r1")
-    path = write_evidence(tmp_path, run, [record])
+    path = write_evidence(tmp_path, run, [record], redactor)
     text = path.read_text()
     assert "s3cr3t-token-value" not in text
     document = json.loads(text)

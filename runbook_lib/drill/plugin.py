@@ -4,8 +4,10 @@ conventions. It pulls in the fixtures (``drill/fixtures``) and one steps module 
 
 Options are :class:`~runbook_lib.drill.options.DrillOptions`, read once per process into
 ``config.stash``, and so are the environment's :class:`~runbook_lib.drill.options.Settings`
-(a bad value stops the run with one line naming the variable); the guide is parsed once per
-process, on first use.
+(a bad value stops the run with one line naming the variable), and the session's one
+:class:`~runbook_lib.world.redact.Redactor` (fixture ``redactor``), made from the environment
+and shared by everything that learns or writes a secret; the guide is parsed once per process,
+on first use.
 
 A live run (``--target`` without ``--stand-ins``) reaches the target's real endpoints, so it
 runs only the scenarios tagged ``@live``: those that need no fault injected into a simulation
@@ -31,6 +33,7 @@ from runbook_lib.drill.progress import scenario_template
 from runbook_lib.errors import ConfigurationError, FindingConfirmed, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.world.clock import Clock, WallClock
+from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import SIMULATED, Target, load_target
 
 pytest_plugins = [
@@ -71,6 +74,7 @@ IGNORED_WARNINGS = (
 )
 OPTIONS = pytest.StashKey[DrillOptions]()
 SETTINGS = pytest.StashKey[Settings]()
+REDACTOR = pytest.StashKey[Redactor]()
 GUIDE = pytest.StashKey[Guide]()
 
 
@@ -84,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for warning in IGNORED_WARNINGS:
         config.addinivalue_line("filterwarnings", warning)
     config.stash[OPTIONS] = DrillOptions.from_config(config)
+    config.stash[REDACTOR] = Redactor(os.environ)
     try:
         config.stash[SETTINGS] = Settings.from_environ(os.environ)
     except ConfigurationError as exc:
@@ -96,6 +101,10 @@ def drill_options_of(config: pytest.Config) -> DrillOptions:
 
 def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS]
+
+
+def redactor_of(config: pytest.Config) -> Redactor:
+    return config.stash[REDACTOR]
 
 
 def guide_of(config: pytest.Config) -> Guide:
@@ -186,6 +195,12 @@ def drill_options(pytestconfig: pytest.Config) -> DrillOptions:
 def drill_settings(pytestconfig: pytest.Config) -> Settings:
     """What the environment tells this drill run (sizes, cluster directory, DSN), read once."""
     return settings_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def redactor(pytestconfig: pytest.Config) -> Redactor:
+    """The secrets of this session: the environment's, and every one the drill creates."""
+    return redactor_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from runbook_lib.errors import FindingConfirmed, ThresholdBreached
 from runbook_lib.guide.units import Comparator, compare
-from runbook_lib.world import redact
 from runbook_lib.world.files import write_atomic
+from runbook_lib.world.redact import Redactor
 
 EVIDENCE_FILE = "evidence.json"
 SCHEMA_VERSION = 1
@@ -241,12 +241,17 @@ def scenario_record(s: ScenarioEvidence) -> dict[str, Any]:
     }
 
 
-def write_evidence(directory: Path, run: RunInfo, scenarios: list[ScenarioEvidence]) -> Path:
-    """Write evidence.json atomically (a half-written file is never left behind)."""
-    return write_evidence_records(directory, run, [scenario_record(s) for s in scenarios])
+def write_evidence(
+    directory: Path, run: RunInfo, scenarios: list[ScenarioEvidence], redactor: Redactor
+) -> Path:
+    """Write evidence.json atomically (a half-written file is never left behind), every string
+    masked by ``redactor``."""
+    return write_evidence_records(directory, run, [scenario_record(s) for s in scenarios], redactor)
 
 
-def write_evidence_records(directory: Path, run: RunInfo, records: list[dict[str, Any]]) -> Path:
+def write_evidence_records(
+    directory: Path, run: RunInfo, records: list[dict[str, Any]], redactor: Redactor
+) -> Path:
     """evidence.json from scenario records (also those merged from parallel workers)."""
     counts: dict[str, int] = {}
     for record in records:
@@ -261,7 +266,7 @@ def write_evidence_records(directory: Path, run: RunInfo, records: list[dict[str
     }
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / EVIDENCE_FILE
-    write_atomic(target, json.dumps(redact.data(document), indent=2, sort_keys=False) + "\n")
+    write_atomic(target, json.dumps(redactor.data(document), indent=2, sort_keys=False) + "\n")
     return target
 
 
@@ -284,10 +289,10 @@ def unique_findings(
     return list(merged.values())
 
 
-def redact_file(path: Path) -> None:
+def redact_file(path: Path, redactor: Redactor) -> None:
     """Rewrite a text artifact with secrets masked (junit.xml, cucumber.json, logs)."""
     if path.is_file():
         original = path.read_text(encoding="utf-8", errors="replace")
-        cleaned = redact.text(original)
+        cleaned = redactor.text(original)
         if cleaned != original:
             write_atomic(path, cleaned)

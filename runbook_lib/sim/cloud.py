@@ -2,8 +2,9 @@
 
 :class:`SimulatedCloud` is what a drill talks to instead of Supabase, Vercel, Slack, the status
 page and the email provider. :meth:`SimulatedCloud.routes` lists (host, handler) pairs to mount
-on respx or an ``httpx.MockTransport``. Credentials are random per run and registered with
-:mod:`runbook_lib.world.redact`, so they cannot leak into an artifact.
+on respx or an ``httpx.MockTransport``. Credentials are random per run and registered with the
+cloud's :class:`~runbook_lib.world.redact.Redactor` (the drill session's), so they cannot leak
+into an artifact.
 
 The cloud simulates one :class:`~runbook_lib.world.targets.Target`: by default the guide's own
 production names; for a live target (``--target staging``) it stands in for the target's
@@ -25,8 +26,8 @@ from runbook_lib.sim.http import FakeAPI
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
-from runbook_lib.world import redact
 from runbook_lib.world.clock import VirtualClock
+from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import SIMULATED, Target
 
 # the simulated target's names, for tests of the fakes themselves
@@ -49,7 +50,7 @@ class Credentials:
     openai_key: str
 
     @classmethod
-    def generate(cls) -> Credentials:
+    def generate(cls, redactor: Redactor) -> Credentials:
         creds = cls(
             supabase_access_token="sbp_" + secrets.token_hex(20),
             supabase_service_role_key="eyJhbGciOiJIUzI1NiJ9."
@@ -63,19 +64,19 @@ class Credentials:
             stripe_key="sk_test_" + secrets.token_urlsafe(24),
             openai_key="sk-proj-" + secrets.token_urlsafe(32),
         )
-        redact.register(*(getattr(creds, name) for name in creds.__dataclass_fields__))
+        redactor.register(*(getattr(creds, name) for name in creds.__dataclass_fields__))
         return creds
 
     @classmethod
-    def for_target(cls, target: Target) -> Credentials:
+    def for_target(cls, target: Target, redactor: Redactor) -> Credentials:
         """Random credentials, except those the target's environment holds (a live target's)."""
         given = {
             "supabase_access_token": target.credentials.get("SUPABASE_ACCESS_TOKEN"),
             "vercel_token": target.credentials.get("VERCEL_TOKEN"),
         }
-        redact.register(*(value for value in given.values() if value))
+        redactor.register(*(value for value in given.values() if value))
         return dataclasses.replace(
-            cls.generate(), **{name: value for name, value in given.items() if value}
+            cls.generate(redactor), **{name: value for name, value in given.items() if value}
         )
 
 
@@ -87,10 +88,11 @@ class FakeKeyProvider:
     probe_url: str
     prefix: str
     http: httpx.Client
+    redactor: Redactor
 
     def issue(self) -> str:
         key = self.prefix + secrets.token_urlsafe(24)
-        redact.register(key)
+        self.redactor.register(key)
         self.fake.tokens.add(key)
         return key
 
@@ -105,6 +107,7 @@ class FakeKeyProvider:
 class SimulatedCloud:
     target: Target = SIMULATED
     clock: VirtualClock = field(default_factory=VirtualClock)
+    redactor: Redactor = field(default_factory=Redactor)  # the session's, in a drill
     credentials: Credentials = field(init=False)
     supabase: SupabaseFake = field(init=False)
     vercel: VercelFake = field(init=False)
@@ -115,7 +118,7 @@ class SimulatedCloud:
     openai: OpenAIFake = field(init=False)
 
     def __post_init__(self) -> None:
-        self.credentials = Credentials.for_target(self.target)
+        self.credentials = Credentials.for_target(self.target, self.redactor)
         c, target = self.credentials, self.target
         self.supabase = SupabaseFake(self.clock)
         self.supabase.tokens.add(c.supabase_access_token)
@@ -171,15 +174,24 @@ class SimulatedCloud:
                 f"https://api.supabase.com/v1/projects/{self.target.supabase_project}/database/backups",
                 "sbp_",
                 http,
+                self.redactor,
             ),
             "VERCEL_TOKEN": FakeKeyProvider(
-                self.vercel, "https://api.vercel.com/v6/deployments", "", http
+                self.vercel, "https://api.vercel.com/v6/deployments", "", http, self.redactor
             ),
             "STRIPE_SECRET_KEY": FakeKeyProvider(
-                self.stripe, "https://api.stripe.com/v1/balance", "sk_test_", http
+                self.stripe,
+                "https://api.stripe.com/v1/balance",
+                "sk_test_",
+                http,
+                self.redactor,
             ),
             "OPENAI_API_KEY": FakeKeyProvider(
-                self.openai, "https://api.openai.com/v1/models", "sk-proj-", http
+                self.openai,
+                "https://api.openai.com/v1/models",
+                "sk-proj-",
+                http,
+                self.redactor,
             ),
         }
 

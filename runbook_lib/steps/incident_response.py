@@ -22,7 +22,6 @@ from runbook_lib.procedures.incident_response.communications import Notifier
 from runbook_lib.procedures.security.response import SecurityResponse, deletion_refused
 from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
 from runbook_lib.steps.common import Attempt, attempt, comma_list, expect_failure
-from runbook_lib.world import redact
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -221,7 +220,8 @@ def no_credentials(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
     evidence.check(
         "credentials found in message payloads", len(leaked), "==", 0, detail=", ".join(leaked)
     )
-    evidence.check_true("payload unchanged by redaction", redact.text(payloads) == payloads)
+    masked = cloud.redactor.text(payloads)  # the session's secrets, in a drill
+    evidence.check_true("payload unchanged by redaction", masked == payloads)
 
 
 @when(

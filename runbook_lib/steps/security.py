@@ -25,9 +25,9 @@ from runbook_lib.procedures.backup_recovery.backup import (
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.security import access, compliance, encryption, gdpr, keys
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.world import redact
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer, embedded_cluster
+from runbook_lib.world.redact import Redactor
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -35,18 +35,18 @@ if TYPE_CHECKING:
 PRODUCTION_TABLES = ("users", "emails", "subscriptions")
 
 
-def _password() -> str:
+def _password(redactor: Redactor) -> str:
     value = secrets.token_urlsafe(16)
-    redact.register(value)
+    redactor.register(value)
     return value
 
 
 @pytest.fixture
-def team() -> list[access.Person]:
+def team(redactor: Redactor) -> list[access.Person]:
     return [
-        access.Person("alice_senior", "senior developer", _password()),
-        access.Person("bob_dev", "developer", _password()),
-        access.Person("carol_support", "support engineer", _password()),
+        access.Person("alice_senior", "senior developer", _password(redactor)),
+        access.Person("bob_dev", "developer", _password(redactor)),
+        access.Person("carol_support", "support engineer", _password(redactor)),
     ]
 
 
@@ -203,13 +203,16 @@ def names_bucket(s3: S3Client, evidence: ScenarioEvidence, bucket: str) -> None:
 
 
 @pytest.fixture
-def tls_server(wall_clock: Clock, drill_settings: Settings) -> Iterator[PostgresServer]:
+def tls_server(
+    wall_clock: Clock, drill_settings: Settings, redactor: Redactor
+) -> Iterator[PostgresServer]:
     with embedded_cluster(
         {"ssl": "on"},
         hba=encryption.TLS_ONLY_HBA,
         files=encryption.tls_files(wall_clock),
         parent=drill_settings.pg_tmpdir,
     ) as server:
+        redactor.register(server.password)
         yield server
 
 
@@ -392,8 +395,10 @@ def compliance_covered(
 
 
 @when(parsers.parse('a user pastes the card number "{number}" into an email subject'))
-def paste_card(drill_server: PostgresServer, database: str, number: str) -> None:
-    redact.register(number)
+def paste_card(
+    drill_server: PostgresServer, database: str, number: str, redactor: Redactor
+) -> None:
+    redactor.register(number)
     said = f'a user pastes the card number "{number}" into an email subject'
     faults.find(faults.DATABASE, said).apply(faults.Database(drill_server, database))
 

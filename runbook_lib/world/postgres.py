@@ -32,7 +32,8 @@ from urllib.parse import quote, urlsplit
 import psycopg
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
-from runbook_lib.world import redact, shell
+from runbook_lib.world import shell
+from runbook_lib.world.redact import Redactor
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
 CONTAINER_IMAGE = "postgres:15"
@@ -57,7 +58,8 @@ DRILL_SETTINGS = {
 
 @dataclass(frozen=True)
 class PostgresServer:
-    """Where a drill's database lives and which client binaries talk to it."""
+    """Where a drill's database lives and which client binaries talk to it (``password`` is
+    the opener's to register with its :class:`~runbook_lib.world.redact.Redactor`)."""
 
     backend: str
     host: str
@@ -322,7 +324,6 @@ def embedded_cluster(
     root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=cluster_parent(parent)))
     (root / _OWNER_FILE).write_text(str(os.getpid()))
     datadir, password = root / "data", secrets.token_urlsafe(18)
-    redact.register(password)
     try:
         (root / "pwfile").write_text(password + "\n")
         if os.geteuid() == 0:
@@ -472,7 +473,6 @@ def container_server(docker_host: str = DEFAULT_DOCKER_HOST) -> Iterator[Postgre
     from testcontainers.community.postgres import PostgresContainer
 
     password = secrets.token_urlsafe(18)
-    redact.register(password)
     container = PostgresContainer(
         CONTAINER_IMAGE, username="postgres", password=password, dbname="postgres", driver=None
     )
@@ -494,12 +494,13 @@ def dsn_server(dsn: str, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
         raise ConfigurationError(f"{source} must look like postgresql://user:password@host:port/db")
     password = parts.password or ""
-    redact.register(password)
+    mask = Redactor()
+    mask.register(password)
     try:
         version = _server_version(dsn)
     except psycopg.OperationalError as exc:
         raise EnvironmentMissing(
-            f"cannot connect to {source} ({redact.text(str(exc)).splitlines()[0]})"
+            f"cannot connect to {source} ({mask.text(str(exc)).splitlines()[0]})"
         ) from None
     return PostgresServer(
         "dsn",

@@ -2,7 +2,9 @@
 
 :func:`run` takes an argv list; :func:`run_shell` runs one line of the guide through
 ``bash -c`` so that its ``$(date +%Y%m%d)`` expands exactly as on an operator's terminal.
-Results are frozen and carry their timing; secrets are redacted from what they keep.
+Results are frozen and carry their timing; secrets are redacted from what they keep: those of
+the environment the command was given (every credential it could print), and those the caller's
+:class:`~runbook_lib.world.redact.Redactor` knows.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from runbook_lib.errors import CommandFailed, EnvironmentMissing
-from runbook_lib.world import redact
 from runbook_lib.world.clock import Clock, WallClock
+from runbook_lib.world.redact import Redactor
 
 _WALL_CLOCK = WallClock()  # a command's duration is real time
 
@@ -54,9 +56,11 @@ def run(
     cwd: str | None = None,
     input_text: str | None = None,
     clock: Clock = _WALL_CLOCK,
+    redactor: Redactor | None = None,
 ) -> CommandResult:
     """Run ``argv``, timed on ``clock``; a missing program is EnvironmentMissing, a timeout
-    CommandFailed."""
+    CommandFailed. Its output is masked by ``redactor`` (default: one made from the command's
+    environment)."""
     if (
         shutil.which(argv[0], path=(env or {}).get("PATH")) is None
         and shutil.which(argv[0]) is None
@@ -78,11 +82,13 @@ def run(
         )
     except subprocess.TimeoutExpired:
         raise CommandFailed(list(argv), -1, f"timed out after {timeout:g} s") from None
+    if redactor is None:
+        redactor = Redactor(dict(env) if env else child_env())
     return CommandResult(
         tuple(argv),
         done.returncode,
-        redact.text(done.stdout),
-        redact.text(done.stderr),
+        redactor.text(done.stdout),
+        redactor.text(done.stderr),
         clock.monotonic() - started,
     )
 
