@@ -35,7 +35,7 @@ CATALOGUE: dict[str, KnownFinding] = {
             "the manual backup trigger posts to an endpoint the Supabase Management API does not have",
             "the Management API has no endpoint that creates a backup (restore-point is internal "
             "and creates a restore point, not a backup): take an on-demand backup with pg_dump "
-            "against the database (pg_dump -Fc \"$DATABASE_URL\"), and check Supabase's own "
+            'against the database (pg_dump -Fc "$DATABASE_URL"), and check Supabase\'s own '
             "with GET /v1/projects/{ref}/database/backups",
         ),
         KnownFinding(

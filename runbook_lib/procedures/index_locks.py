@@ -67,15 +67,14 @@ def writer_behind_index_build(
     whether a writer still gets its lock while the build is in progress."""
     table = index_table(ddl)
     with server.connect(database) as holder, server.connect(database) as builder:
-        builder_pid = builder.execute("SELECT pg_backend_pid()").fetchone()
+        row = builder.execute("SELECT pg_backend_pid()").fetchone()
+        builder_pid = int(str(row[0])) if row else 0
         holder.execute("BEGIN")
         holder.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
         build = threading.Thread(target=_run_quietly, args=(builder, ddl), daemon=True)
         build.start()
         try:
-            mode = _parked_lock(
-                server, database, int(builder_pid[0]) if builder_pid else 0, table, clock
-            )
+            mode = _parked_lock(server, database, builder_pid, table, clock)
             got, error = _writer_gets_lock(server, database, table, writer_timeout_ms)
         finally:
             holder.execute("ROLLBACK")

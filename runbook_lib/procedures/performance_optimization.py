@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from runbook_lib.errors import ProcedureFailed
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
@@ -32,11 +33,25 @@ RENAMED_COLUMNS = {
 }
 
 
+UNDEFINED_COLUMN = "42703"  # SQLSTATE undefined_column
+
+
 @dataclass(frozen=True)
 class SqlOutcome:
     sql: str
     error: str | None
     rows: tuple[tuple[Any, ...], ...] = ()
+    sqlstate: str | None = None  # the server's SQLSTATE when it refused the statement
+
+    def renamed_column(self) -> str | None:
+        """The pre-13 pg_stat_statements column the server refused, when that and nothing else
+        is why the statement failed: SQLSTATE 42703 naming one of :data:`RENAMED_COLUMNS`."""
+        if self.sqlstate != UNDEFINED_COLUMN or self.error is None:
+            return None
+        for old in RENAMED_COLUMNS:
+            if f'column "{old}" does not exist' in self.error:
+                return old
+        return None
 
 
 def run_as_written(server: PostgresServer, database: str, sql: str) -> SqlOutcome:
@@ -46,8 +61,21 @@ def run_as_written(server: PostgresServer, database: str, sql: str) -> SqlOutcom
             cursor = conn.execute(sql)
             rows = tuple(cursor.fetchall()) if cursor.description else ()
     except psycopg.Error as exc:
-        return SqlOutcome(sql, str(exc).strip().splitlines()[0])
+        return SqlOutcome(sql, str(exc).strip().splitlines()[0], (), exc.sqlstate)
     return SqlOutcome(sql, None, rows)
+
+
+def renamed_column_or_fail(outcome: SqlOutcome) -> str:
+    """The renamed column that made the guide's statement fail; any other failure (the
+    extension not preloaded or not installed, no permission, ...) is a ProcedureFailed with
+    the server's own words and SQLSTATE, never the guide's finding."""
+    column = outcome.renamed_column()
+    if column is None:
+        raise ProcedureFailed(
+            f"the slow-query SQL failed for a reason other than the guide's column names "
+            f"(SQLSTATE {outcome.sqlstate}): {outcome.error}"
+        )
+    return column
 
 
 def working_equivalent(sql: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from runbook_lib.drill import faults
-from runbook_lib.errors import ThresholdBreached
+from runbook_lib.errors import ProcedureFailed, ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
@@ -26,6 +26,7 @@ from runbook_lib.procedures.backup_recovery.backup import (
     latest_backup_age,
     list_backups,
     probe_listing,
+    route_missing,
     send_guide_trigger,
     sha256_file,
     supabase_client,
@@ -42,7 +43,7 @@ from runbook_lib.procedures.backup_recovery.restore import (
 )
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.steps.common import Attempt, attempt, expect_failure
+from runbook_lib.steps.common import Attempt, PreparedBackup, attempt, expect_failure
 from runbook_lib.world import dataset
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer, ensure_running
@@ -53,13 +54,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 GUIDE_TARGET_DB = "napoleon_ai"  # the guide's -d napoleon_ai
-
-
-@dataclass(frozen=True)
-class PreparedBackup:
-    source: verify.Fingerprint
-    backup: DatabaseBackup
-    stored: StoredBackup | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +77,15 @@ def send_trigger(
 @then("the Supabase Management API accepts the backup request")
 def trigger_accepted(trigger: TriggerResult, evidence: ScenarioEvidence) -> None:
     evidence.measure("backup trigger status", trigger.status)
+    answer = (
+        f"{trigger.request.method} {trigger.request.url} answered {trigger.status} {trigger.body}"
+    )
+    if route_missing(trigger):
+        findings.confirm(evidence, "GUIDE-BACKUP-TRIGGER-ENDPOINT", answer)
+    if trigger.status in (401, 403):
+        findings.confirm(evidence, "GUIDE-BACKUP-TRIGGER-CREDENTIAL", answer)
     if not 200 <= trigger.status < 300:
-        findings.confirm(
-            evidence,
-            "GUIDE-BACKUP-TRIGGER-ENDPOINT",
-            f"{trigger.request.method} {trigger.request.url} answered {trigger.status} {trigger.body}",
-        )
+        raise ProcedureFailed(f"the guide's backup trigger failed: {answer}")
 
 
 @when(

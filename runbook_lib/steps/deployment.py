@@ -19,8 +19,13 @@ from runbook_lib.procedures.backup_recovery import verify
 from runbook_lib.procedures.deployment import deploy
 from runbook_lib.procedures.deployment.vercel import Deployment, VercelClient
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.steps.backup_recovery import PreparedBackup
-from runbook_lib.steps.common import Attempt, attempt, comma_list, expect_failure
+from runbook_lib.steps.common import (
+    Attempt,
+    PreparedBackup,
+    attempt,
+    comma_list,
+    expect_failure,
+)
 from runbook_lib.world.postgres import PostgresServer
 
 

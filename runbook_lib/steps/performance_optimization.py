@@ -35,6 +35,7 @@ def working_slow_query(
 ) -> performance.SqlOutcome:
     if slow_query.error is None:
         raise ThresholdBreached("the guide's SQL ran; there is nothing to correct")
+    performance.renamed_column_or_fail(slow_query)
     findings.report(evidence, "GUIDE-PGSS-MEAN-TIME", f"PostgreSQL says: {slow_query.error}")
     return performance.run_as_written(
         drill_server, database, performance.working_equivalent(slow_query.sql)
@@ -46,6 +47,7 @@ def lists_slowest(
     slow_query: performance.SqlOutcome, drill_server: PostgresServer, evidence: ScenarioEvidence
 ) -> None:
     if slow_query.error is not None:
+        performance.renamed_column_or_fail(slow_query)
         findings.confirm(
             evidence,
             "GUIDE-PGSS-MEAN-TIME",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -107,6 +108,13 @@ def send_guide_trigger(request: CurlRequest, http: httpx.Client) -> TriggerResul
     """Send the guide's request once, unchanged; what the API answers is the finding."""
     response = http.request(request.method, request.url, headers=request.headers, timeout=10)
     return TriggerResult(request, response.status_code, response.text[:500])
+
+
+def route_missing(result: TriggerResult) -> bool:
+    """The Management API has no route for the request: 404 with the router's own answer
+    "Cannot METHOD /path" (NestJS), not a 404 for a project or object that does not exist."""
+    path = urlsplit(result.request.url).path
+    return result.status == 404 and f"Cannot {result.request.method} {path}" in result.body
 
 
 def supabase_client(token: str | None, clock: Clock, http: httpx.Client) -> ApiClient:
