@@ -8,8 +8,8 @@ import pytest
 
 from runbook_lib.errors import ProcedureFailed
 from runbook_lib.guide.model import load_guide
-from runbook_lib.procedures import performance_optimization as performance
 from runbook_lib.procedures.backup_recovery.backup import CurlRequest, TriggerResult, route_missing
+from runbook_lib.procedures.performance_optimization import database as performance
 from runbook_lib.world.postgres import embedded_cluster
 
 SLOW_QUERY = next(c.text for c in load_guide().optimization_sql if "pg_stat_statements" in c.text)

@@ -227,7 +227,7 @@ def test_key_inventory_and_rotation_period(tmp_path) -> None:  # type: ignore[no
 
 
 def test_working_equivalent_renames_pre_13_columns() -> None:
-    from runbook_lib.procedures.performance_optimization import working_equivalent
+    from runbook_lib.procedures.performance_optimization.database import working_equivalent
 
     sql = GUIDE.optimization_sql[0].text
     assert "mean_exec_time" in working_equivalent(sql)

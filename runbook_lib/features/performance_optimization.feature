@@ -30,12 +30,11 @@ Feature: Performance optimization: the guide's SQL, run as written on the real d
   @guide:database-optimization
   Scenario: CREATE INDEX CONCURRENTLY does not block a writer
     Given a seeded production database
-    When the guide's index SQL runs while a writer keeps inserting emails
-    Then no write failed
-    And no write waited longer than 1 second
+    When a writer arrives while each of the guide's index statements is building
+    Then every writer got its lock at once
 
   @guide:database-optimization @fault
   Scenario: A writer blocked by a table lock during the index build is caught
     Given a seeded production database
-    When the guide's index SQL runs while a writer keeps inserting emails and a session holds a SHARE lock
-    Then a write waited longer than 1 second
+    When a writer arrives while each of the guide's index statements is building and a session holds a SHARE lock
+    Then a writer was kept waiting for its lock

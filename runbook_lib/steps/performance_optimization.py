@@ -9,7 +9,8 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
-from runbook_lib.procedures import performance_optimization as performance
+from runbook_lib.procedures.performance_optimization import database as performance
+from runbook_lib.procedures.performance_optimization import index_locks
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
@@ -74,23 +75,13 @@ def create_indexes(
         conn.execute("ANALYZE users; ANALYZE emails")
 
 
-_LOOKUPS = {
-    "a user by email": (
-        "SELECT id FROM users WHERE email = %s",
-        "SELECT id FROM users WHERE email = 'user77@example.com'",
-    ),
-    "emails by user": (
-        "SELECT id, subject FROM emails WHERE user_id = %s",
-        "SELECT id, subject FROM emails WHERE user_id = 77",
-    ),
-}
-
-
 @then(parsers.parse('the lookup of {lookup} uses "{index}"'))
 def uses_index(
     drill_server: PostgresServer, database: str, evidence: ScenarioEvidence, lookup: str, index: str
 ) -> None:
-    used, node = performance.plan_uses_index(drill_server, database, _LOOKUPS[lookup][1], index)
+    used, node = performance.plan_uses_index(
+        drill_server, database, performance.LOOKUPS[lookup][1], index
+    )
     evidence.check_true(f"plan for {lookup} uses {index}", used, detail=f"top plan node: {node}")
 
 
@@ -102,62 +93,60 @@ def under_target(
     evidence: ScenarioEvidence,
     wall_clock: Clock,
 ) -> None:
-    target = next(m for m in guide.key_metrics if m.metric == "Database Performance")
+    target = guide.key_metric("Database Performance")
     assert target.comparator is not None
     assert target.threshold is not None
-    with drill_server.connect(database) as conn:
-        row = conn.execute(
-            "SELECT pg_database_size(current_database()), (SELECT count(*) FROM emails)"
-        ).fetchone()
-    evidence.measure("seeded database size", float(str(row[0])) if row else 0, "bytes")
-    evidence.measure("seeded emails", float(str(row[1])) if row else 0)
-    args: dict[str, list[tuple[object, ...]]] = {
-        "a user by email": [(f"user{i}@example.com",) for i in range(1, 200)],
-        "emails by user": [(i,) for i in range(1, 200)],
-    }
-    for lookup, (sql, _) in _LOOKUPS.items():
+    size, emails = performance.seeded_size(drill_server, database)
+    evidence.measure("seeded database size", size, "bytes")
+    evidence.measure("seeded emails", emails)
+    for lookup, (sql, _, args) in performance.LOOKUPS.items():
+        mean = performance.mean_query_ms(drill_server, database, sql, args, wall_clock)
         evidence.check(
-            f"mean time of the lookup of {lookup}",
-            performance.mean_query_ms(drill_server, database, sql, args[lookup], wall_clock),
-            target.comparator,
-            target.threshold,
-            "ms",
+            f"mean time of the lookup of {lookup}", mean, target.comparator, target.threshold, "ms"
         )
 
 
 @when(
     parsers.re(
-        r"the guide's index SQL runs while a writer keeps inserting emails(?: and (?P<lock>a session holds a SHARE lock))?"
+        r"a writer arrives while each of the guide's index statements is building"
+        r"(?: and (?P<lock>a session holds a SHARE lock))?"
     ),
-    target_fixture="latency",
+    target_fixture="index_locks_seen",
 )
-def index_under_load(
-    guide: Guide,
-    drill_server: PostgresServer,
-    database: str,
-    lock: str | None,
-    wall_clock: Clock,
-) -> performance.WriteLatency:
-    sql = next(s for s in _index_sql(guide) if "emails" in s)
-    blocker = faults.find(faults.SESSIONS, lock).apply if lock else None
-    return performance.index_while_writing(
-        drill_server, database, sql, clock=wall_clock, blocker=blocker
-    )
+def writers_during_builds(
+    guide: Guide, drill_server: PostgresServer, database: str, wall_clock: Clock, lock: str | None
+) -> list[index_locks.IndexBuildLock]:
+    holder = faults.find(faults.SESSIONS, lock).apply if lock else None
+    return [
+        index_locks.writer_behind_index_build(
+            drill_server, database, ddl, clock=wall_clock, holder=holder
+        )
+        for ddl in _index_sql(guide)
+    ]
 
 
-@then("no write failed")
-def no_failures(latency: performance.WriteLatency, evidence: ScenarioEvidence) -> None:
-    evidence.measure("writes during the index build", latency.writes)
-    evidence.measure("index build time", latency.index_seconds, "s")
-    evidence.check("failed writes", latency.failed, "==", 0)
-
-
-@then(parsers.re(r"(?P<outcome>no write|a write) waited longer than (?P<seconds>\d+) seconds?"))
-def write_wait(
-    latency: performance.WriteLatency, evidence: ScenarioEvidence, outcome: str, seconds: str
+@then("every writer got its lock at once")
+def writers_got_locks(
+    index_locks_seen: list[index_locks.IndexBuildLock], evidence: ScenarioEvidence
 ) -> None:
-    bound = float(seconds) * 1000
-    if outcome == "no write":
-        evidence.check("slowest write during the index build", latency.max_ms, "<=", bound, "ms")
-    else:
-        evidence.check("slowest write while a SHARE lock is held", latency.max_ms, ">", bound, "ms")
+    for lock in index_locks_seen:
+        refused = f"; {lock.writer_error}" if lock.writer_error else ""
+        evidence.check_true(
+            f"a writer got its lock on {lock.table} during the index build",
+            lock.writer_got_lock,
+            detail=f"the guide's statement took {lock.mode}{refused}",
+        )
+
+
+@then("a writer was kept waiting for its lock")
+def a_writer_waited(
+    index_locks_seen: list[index_locks.IndexBuildLock], evidence: ScenarioEvidence
+) -> None:
+    refused = [
+        f"{lock.table}: {lock.writer_error}"
+        for lock in index_locks_seen
+        if not lock.writer_got_lock
+    ]
+    evidence.check_true(
+        "a writer was refused its lock during an index build", bool(refused), "; ".join(refused)
+    )

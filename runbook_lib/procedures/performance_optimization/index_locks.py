@@ -19,9 +19,9 @@ The lock the statement took or waited for is read from ``pg_locks`` and recorded
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -30,6 +30,7 @@ from runbook_lib.errors import ProcedureFailed
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
+Session = psycopg.Connection[tuple[object, ...]]
 # Lock modes that conflict with ROW EXCLUSIVE, the lock every INSERT/UPDATE/DELETE takes.
 BLOCKS_WRITERS = frozenset(
     {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
@@ -62,36 +63,55 @@ def writer_behind_index_build(
     *,
     clock: Clock,
     writer_timeout_ms: int = 1000,
+    holder: Callable[[Session], object] | None = None,
 ) -> IndexBuildLock:
     """Run ``ddl`` (the guide's, unchanged) against an open write transaction and report
-    whether a writer still gets its lock while the build is in progress."""
+    whether a writer still gets its lock while the build is in progress. ``holder`` (a fault)
+    replaces what the open transaction does (by default: the lock every write takes)."""
     table = index_table(ddl)
-    with server.connect(database) as holder, server.connect(database) as builder:
+    with server.connect(database) as open_tx, server.connect(database) as builder:
         row = builder.execute("SELECT pg_backend_pid()").fetchone()
         builder_pid = int(str(row[0])) if row else 0
-        holder.execute("BEGIN")
-        holder.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
-        build = threading.Thread(target=_run_quietly, args=(builder, ddl), daemon=True)
+        open_tx.execute("BEGIN")
+        (holder or _write_lock(table))(open_tx)
+        failure: list[str] = []
+        build = threading.Thread(target=_run, args=(builder, ddl, failure), daemon=True)
         build.start()
         try:
-            mode = _parked_lock(server, database, builder_pid, table, clock)
+            mode = _parked_lock(server, database, builder_pid, table, clock, build.is_alive)
+            if failure:
+                raise ProcedureFailed(f"`{ddl}` failed: {failure[0]}")
             got, error = _writer_gets_lock(server, database, table, writer_timeout_ms)
         finally:
-            holder.execute("ROLLBACK")
+            open_tx.execute("ROLLBACK")
             build.join(timeout=60)
-    return IndexBuildLock(table, mode, got, error)
+    return IndexBuildLock(table, mode or "none: the build finished first", got, error)
 
 
-def _run_quietly(conn: psycopg.Connection[tuple[object, ...]], ddl: str) -> None:
-    with contextlib.suppress(psycopg.Error):  # what matters is the writer's outcome
+def _write_lock(table: str) -> Callable[[Session], object]:
+    return lambda session: session.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+
+
+def _run(conn: Session, ddl: str, failure: list[str]) -> None:
+    try:
         conn.execute(ddl)
+    except psycopg.Error as exc:  # kept for the caller; what matters is the writer's outcome
+        failure.append(str(exc).strip().splitlines()[0])
 
 
-def _parked_lock(server: PostgresServer, database: str, pid: int, table: str, clock: Clock) -> str:
-    """Wait until the build session waits on a lock; its lock on ``table`` (held or awaited)."""
+def _parked_lock(
+    server: PostgresServer,
+    database: str,
+    pid: int,
+    table: str,
+    clock: Clock,
+    running: Callable[[], bool],
+) -> str:
+    """Wait until the build session waits on a lock; its lock on ``table`` (held or awaited),
+    or "" when the statement ended first."""
     deadline = clock.monotonic() + 30
     with server.connect(database) as observer:
-        while clock.monotonic() < deadline:
+        while clock.monotonic() < deadline and running():
             waiting = observer.execute(
                 "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
             ).fetchone()
@@ -103,7 +123,11 @@ def _parked_lock(server: PostgresServer, database: str, pid: int, table: str, cl
                 ).fetchone()
                 return str(row[0]) if row else "none"
             clock.sleep(0.02)
-    raise ProcedureFailed(f"the index statement on {table} never waited for the open transaction")
+    if running():
+        raise ProcedureFailed(
+            f"the index statement on {table} never waited for the open transaction"
+        )
+    return ""
 
 
 def _writer_gets_lock(

@@ -3,8 +3,8 @@
 The guide's SQL runs as written against the real database. A statement that cannot run on the
 PostgreSQL version the platform uses is a finding carrying the server's own error; the working
 equivalent then runs so the rest of the procedure is still proven. :func:`plan_uses_index` reads
-``EXPLAIN (FORMAT JSON)``; :func:`index_while_writing` builds an index while a writer commits and
-reports the slowest write.
+``EXPLAIN (FORMAT JSON)``; :func:`mean_query_ms` times the lookups the guide's indexes serve.
+Whether the guide's index builds let writers in is :mod:`.index_locks`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +93,31 @@ def plan_uses_index(
     return f'"Index Name": "{index}"' in text, str(plan[0]["Plan"]["Node Type"]) if plan else "none"
 
 
+# The lookups the guide's indexes serve: a parameterised query, timed over many arguments, and
+# one literal query whose plan is read with EXPLAIN.
+LOOKUPS: dict[str, tuple[str, str, list[tuple[Any, ...]]]] = {
+    "a user by email": (
+        "SELECT id FROM users WHERE email = %s",
+        "SELECT id FROM users WHERE email = 'user77@example.com'",
+        [(f"user{i}@example.com",) for i in range(1, 200)],
+    ),
+    "emails by user": (
+        "SELECT id, subject FROM emails WHERE user_id = %s",
+        "SELECT id, subject FROM emails WHERE user_id = 77",
+        [(i,) for i in range(1, 200)],
+    ),
+}
+
+
+def seeded_size(server: PostgresServer, database: str) -> tuple[float, float]:
+    """(database size in bytes, rows of emails): what the lookup timings were measured on."""
+    with server.connect(database) as conn:
+        row = conn.execute(
+            "SELECT pg_database_size(current_database()), (SELECT count(*) FROM emails)"
+        ).fetchone()
+    return (float(str(row[0])), float(str(row[1]))) if row else (0.0, 0.0)
+
+
 def mean_query_ms(
     server: PostgresServer,
     database: str,
@@ -110,58 +133,3 @@ def mean_query_ms(
             conn.execute(query, args).fetchall()
             timings.append((clock.monotonic() - started) * 1000)
     return statistics.fmean(timings)
-
-
-@dataclass(frozen=True)
-class WriteLatency:
-    writes: int
-    failed: int
-    max_ms: float
-    index_seconds: float
-
-
-def index_while_writing(
-    server: PostgresServer,
-    database: str,
-    ddl: str,
-    *,
-    clock: Clock,
-    blocker: Callable[[psycopg.Connection[tuple[object, ...]]], object] | None = None,
-) -> WriteLatency:
-    """Run ``ddl`` while a writer inserts emails in its own transactions; ``blocker`` (a fault)
-    acts in a third session whose transaction stays open while the index builds. Latencies,
-    the build time and the pauses are on ``clock`` (a wall clock: the writer really waits)."""
-    stop, latencies, failures = threading.Event(), [], [0]
-
-    def writer() -> None:
-        with server.connect(database) as conn:
-            while not stop.is_set():
-                started = clock.monotonic()
-                try:
-                    conn.execute(
-                        "INSERT INTO emails (user_id, thread_id, sender, subject, body, received_at, priority) "
-                        "VALUES (1, 'thr_w', 'w@mail.example', 'write', 'body', now(), 1)"
-                    )
-                except psycopg.Error:
-                    failures[0] += 1
-                latencies.append((clock.monotonic() - started) * 1000)
-                clock.sleep(0.005)
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    clock.sleep(0.2)
-    blocking = server.connect(database) if blocker else None
-    try:
-        if blocking is not None and blocker is not None:
-            blocking.execute("BEGIN")
-            blocker(blocking)
-            threading.Timer(1.5, blocking.close).start()
-        started = clock.monotonic()
-        with server.connect(database) as conn:
-            conn.execute(ddl)
-        index_seconds = clock.monotonic() - started
-        clock.sleep(0.2)
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    return WriteLatency(len(latencies), failures[0], max(latencies, default=0.0), index_seconds)
