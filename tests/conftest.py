@@ -1,4 +1,4 @@
-"""Settings for the unit and property tests of runbook_lib (tests/drills holds the drills)."""
+"""Settings for the unit and property tests of runbook_lib (runbook_lib/drill/scenarios.py binds the drills)."""
 
 from __future__ import annotations
 

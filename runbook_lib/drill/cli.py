@@ -35,7 +35,7 @@ GuideOption = Annotated[
     typer.Option(
         "--guide",
         envvar="RUNBOOK_GUIDE",
-        help="Guide to test (default: docs/production-operations-guide.md).",
+        help="Guide to test (default: the packaged Napoleon AI guide).",
     ),
 ]
 

@@ -21,8 +21,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from runbook_lib.world.targets import Target
 
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.paths import DEFAULT_CONFIG, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
@@ -158,6 +162,22 @@ class DrillOptions:
             evidence_dir=Path(evidence_dir) if evidence_dir else None,
         )
 
+    def load_target(self, environ: Mapping[str, str]) -> Target:
+        """The simulated world, or ``--target`` with its DSN and credentials from ``environ``:
+        refused (ConfigurationError) when it names production or its variables are unset."""
+        from runbook_lib.world.targets import SIMULATED, load_target
+
+        if not self.target:
+            return SIMULATED
+        target = load_target(
+            self.target,
+            self.config_dir.targets,
+            allow_production=self.allow_production,
+            environ=environ,
+        )
+        target.require_environment()
+        return target
+
     def available_features(self) -> list[str]:
         return sorted(p.stem for p in self.features.glob("*.feature"))
 
@@ -172,7 +192,6 @@ class DrillOptions:
         from runbook_lib.drill.faults import run_wide as find_fault
         from runbook_lib.guide.model import load_guide
         from runbook_lib.world.postgres import resolve_backend
-        from runbook_lib.world.targets import load_target
 
         load_guide(self.guide)
         if not self.features.is_dir() or not self.available_features():
@@ -195,14 +214,8 @@ class DrillOptions:
         resolve_backend(self.pg, settings.docker_host)
         if self.fault:
             find_fault(self.fault)
+        self.load_target(os.environ)
         if self.target:
-            target = load_target(
-                self.target,
-                self.config_dir.targets,
-                allow_production=self.allow_production,
-                environ=os.environ,
-            )
-            target.require_environment()
             if self.fault and not self.stand_ins:
                 raise ConfigurationError(
                     "a game day injects faults into the simulations: add --stand-ins to --target"

@@ -34,7 +34,7 @@ from runbook_lib.errors import ConfigurationError, FindingConfirmed, RunbookErro
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.world.clock import Clock, WallClock
 from runbook_lib.world.redact import Redactor
-from runbook_lib.world.targets import SIMULATED, Target, load_target
+from runbook_lib.world.targets import Target
 
 pytest_plugins = [
     "runbook_lib.drill.fixtures.postgres",
@@ -223,16 +223,7 @@ def guide(pytestconfig: pytest.Config) -> Guide:
 def drill_target(drill_options: DrillOptions) -> Target:
     """Where the procedures act: the simulated world, or ``--target``'s names, database and
     credentials (refused when it points at production, or when its variables are unset)."""
-    if not drill_options.target:
-        return SIMULATED
     try:
-        target = load_target(
-            drill_options.target,
-            drill_options.config_dir.targets,
-            allow_production=drill_options.allow_production,
-            environ=os.environ,
-        )
-        target.require_environment()
+        return drill_options.load_target(os.environ)
     except RunbookError as exc:
         pytest.exit(str(exc), returncode=exc.exit_code)
-    return target

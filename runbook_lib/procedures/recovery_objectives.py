@@ -201,22 +201,11 @@ def fixed_restore_cost(server: PostgresServer, database: str, workdir: Path, clo
     """Seconds (on ``clock``) to restore and verify ``database``'s schema alone: the
     size-independent part of a recovery."""
     from runbook_lib.procedures.backup_recovery import verify
+    from runbook_lib.procedures.backup_recovery.backup import pg_dump_argv
 
     dump = workdir / "schema-only.dump"
-    shell.run(
-        [
-            server.binary("pg_dump"),
-            "--format",
-            "c",
-            "--schema-only",
-            "--no-owner",
-            "--file",
-            str(dump),
-            "--dbname",
-            database,
-        ],
-        env=server.client_env(),
-    ).check()
+    argv = pg_dump_argv(server, database, dump, schema_only=True)
+    shell.run(argv, env=server.client_env()).check()
     scratch = f"{database}_fixed_cost"
     server.create_database(scratch)
     try:

@@ -66,7 +66,7 @@ def rule_file_current(
 ) -> None:
     current = drill_options.config_dir.rule_file.read_text(encoding="utf-8") == render(guide)
     evidence.check_true(
-        "alerts/napoleon-ai.rules.yml matches the guide (regenerate: runbook alerts export alerts)",
+        "the configuration's alerts/napoleon-ai.rules.yml matches the guide (regenerate: runbook alerts export CONFIG/alerts)",
         current,
     )
 

@@ -8,7 +8,7 @@ variables that hold its credentials. Fixtures and steps take these from the sess
 
 - :data:`SIMULATED` (default): the guide's own names (``napoleon-ai-storage``, ...) on the
   simulations: moto's S3, the HTTP fakes and a throwaway PostgreSQL cluster;
-- a target of ``config/targets.yml`` (``runbook drill --target staging``): its database through
+- a target of the configuration directory's ``targets.yml`` (``runbook drill --target staging``): its database through
   its DSN, its buckets and projects wherever the guide names production's, its credentials
   from the environment, its AWS profile (and S3 endpoint, when it names one). Such a live run
   reaches the target's real endpoints and runs the scenarios tagged ``@live`` only;

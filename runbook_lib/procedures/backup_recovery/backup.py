@@ -142,6 +142,24 @@ def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> tim
     return now - newest
 
 
+def pg_dump_argv(
+    server: PostgresServer,
+    database: str,
+    path: Path,
+    fmt: DumpFormat = "custom",
+    *,
+    schema_only: bool = False,
+) -> list[str]:
+    """The one pg_dump command line of the drills (owners left out, as a restore elsewhere
+    needs); ``schema_only`` for the size-independent part of a recovery."""
+    return [
+        server.binary("pg_dump"),
+        *("--format", "c" if fmt == "custom" else "p"),
+        *(["--schema-only"] if schema_only else []),
+        *("--no-owner", "--file", str(path), "--dbname", database),
+    ]
+
+
 def take_logical_backup(
     server: PostgresServer,
     database: str,
@@ -151,17 +169,7 @@ def take_logical_backup(
 ) -> DatabaseBackup:
     """The real pg_dump: custom format (parallel restore) or plain SQL (what Supabase offers)."""
     path = directory / (f"{database}.dump" if fmt == "custom" else "backup.sql")
-    argv = [
-        server.binary("pg_dump"),
-        "--format",
-        "c" if fmt == "custom" else "p",
-        "--no-owner",
-        "--file",
-        str(path),
-        "--dbname",
-        database,
-    ]
-    result = shell.run(argv, env=server.client_env()).check()
+    result = shell.run(pg_dump_argv(server, database, path, fmt), env=server.client_env()).check()
     return DatabaseBackup(
         path, database, fmt, sha256_file(path), path.stat().st_size, result.seconds, now
     )

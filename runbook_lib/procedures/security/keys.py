@@ -1,6 +1,6 @@
 """API key rotation (guide: Access Management, "API Keys: Rotated quarterly").
 
-The inventory (``config/api-keys.yml``) lists every production credential with its provider,
+The inventory (``api-keys.yml`` of the configuration directory) lists every production credential with its provider,
 owner and creation date; :func:`stale_keys` names those older than the guide's period. The
 rotation procedure issues a new key at the provider, switches clients to it, revokes the old
 one, and proves through the provider's API that the old key is now refused.
