@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbook_lib.evidence.records import ScenarioEvidence
+from runbook_lib.world.rewrites import Rewrite
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,32 @@ CATALOGUE: dict[str, KnownFinding] = {
             "add a phone number for every level of the Escalation Matrix under Technical Team",
         ),
         KnownFinding(
+            "GUIDE-RESTORE-HOST",
+            "Recovery Procedures",
+            "the recovery commands connect to a host that is no Supabase project's database",
+            "connect to the project's own host, e.g. pg_restore -h db.$PROJECT_REF.supabase.co "
+            "(Project Settings > Database), or to its connection pooler",
+        ),
+        KnownFinding(
+            "GUIDE-PLACEHOLDER-SYNTAX",
+            "Database Backups",
+            "the backup trigger writes {NAME} placeholders, which neither the shell nor curl fills in",
+            'use shell variables: .../v1/projects/$PROJECT_REF/... -H "Authorization: Bearer '
+            '$SUPABASE_ACCESS_TOKEN" (curl also reads {braces} as a URL glob)',
+        ),
+        KnownFinding(
+            "GUIDE-VERCEL-ROLLBACK-PROD",
+            "Rollback Procedures",
+            "`vercel rollback --prod` is refused by the Vercel CLI (unknown option --prod)",
+            "`vercel rollback` (it rolls production back) or `vercel rollback <deployment-url>`",
+        ),
+        KnownFinding(
+            "GUIDE-VERCEL-LOGS-PROD",
+            "Deployment Steps",
+            "`vercel logs --prod` is refused by the Vercel CLI (unknown option --prod)",
+            "`vercel logs <production-deployment-url>`",
+        ),
+        KnownFinding(
             "GUIDE-QUARTERLY-UNSCHEDULED",
             "Scheduled Maintenance",
             "the quarterly security window names no day or time",
@@ -107,6 +134,14 @@ CATALOGUE: dict[str, KnownFinding] = {
         ),
     )
 }
+
+
+def judge(evidence: ScenarioEvidence, rewrite: Rewrite, finding_id: str) -> None:
+    """Record a rewrite of a guide command; when the guide's original could not have worked
+    against the real service, report ``finding_id`` (the rewrite then proves the fix)."""
+    evidence.rewrite(rewrite)
+    if not rewrite.could_work:
+        report(evidence, finding_id, f"`{rewrite.command}`: {rewrite.original}: {rewrite.why}")
 
 
 def report(evidence: ScenarioEvidence, finding_id: str, detail: str) -> None:

@@ -22,6 +22,7 @@ from runbook_lib.errors import FindingConfirmed, ThresholdBreached
 from runbook_lib.guide.units import Comparator, compare
 from runbook_lib.world.files import write_atomic
 from runbook_lib.world.redact import Redactor
+from runbook_lib.world.rewrites import Rewrite
 
 EVIDENCE_FILE = "evidence.json"
 SCHEMA_VERSION = 1
@@ -64,6 +65,7 @@ class ScenarioEvidence:
     measurements: list[Measurement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)  # guide commands changed to run here
     status: str = "not run"
     duration_seconds: float = 0.0
     error: str = ""
@@ -133,6 +135,10 @@ class ScenarioEvidence:
         """Record the finding and raise FindingConfirmed (expected by ``@finding:<id>``)."""
         self.finding(finding_id, section, title, detail)
         raise FindingConfirmed(finding_id, f"finding {finding_id}: {title}: {detail}")
+
+    def rewrite(self, rewrite: Rewrite) -> None:
+        """Record a change made to a guide command to run it here, with its judgement."""
+        self.rewrites.append(rewrite)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -238,6 +244,7 @@ def scenario_record(s: ScenarioEvidence) -> dict[str, Any]:
         "measurements": [asdict(m) for m in s.measurements],
         "findings": [asdict(f) for f in s.findings],
         "notes": s.notes,
+        "rewrites": [asdict(r) for r in s.rewrites],
     }
 
 

@@ -31,6 +31,7 @@ from runbook_lib.procedures.backup_recovery.backup import (
     sha256_file,
     supabase_client,
     take_logical_backup,
+    trigger_rewrites,
     upload_backup,
 )
 from runbook_lib.procedures.backup_recovery.restore import (
@@ -44,7 +45,7 @@ from runbook_lib.procedures.backup_recovery.restore import (
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.steps.common import Attempt, PreparedBackup, attempt, expect_failure
-from runbook_lib.world import dataset
+from runbook_lib.world import dataset, rewrites
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer, ensure_running
 from runbook_lib.world.shell import CommandResult
@@ -70,6 +71,8 @@ def send_trigger(
     guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence, http_client: httpx.Client
 ) -> TriggerResult:
     request = guide_trigger(guide, cloud.environment())
+    for rewrite in trigger_rewrites(guide, cloud.environment()):
+        findings.judge(evidence, rewrite, "GUIDE-PLACEHOLDER-SYNTAX")
     evidence.note(f"sent {request.method} {request.url} with the guide's Authorization header")
     return send_guide_trigger(request, http_client)
 
@@ -231,9 +234,11 @@ def throttled_retried(throttle: faults.Throttle, evidence: ScenarioEvidence) -> 
 def guide_sync(
     guide: Guide, evidence: ScenarioEvidence, drill_target: Target
 ) -> storage.SyncResult:
-    mapped = drill_target.map_command(guide.command("aws", guide.backup_commands).text)
+    command = guide.command("aws", guide.backup_commands).text
+    mapped = drill_target.map_command(command)
     for original, replacement in mapped.replaced:
         evidence.note(f"target mapping: '{original}' -> '{replacement}'")
+        evidence.rewrite(rewrites.renamed(command, original, replacement))
     evidence.note(f"ran the guide's command: {mapped.line}")
     return storage.run_guide_sync(mapped.line, datetime.now(UTC).strftime("%Y%m%d"))
 
@@ -374,6 +379,8 @@ def run_guide_restore(
     mapped = map_connection(_database_recovery(guide), drill_server)
     for original, replacement in mapped.mapping:
         evidence.note(f"connection mapping: '{original}' -> '{replacement}'")
+    for rewrite in mapped.rewrites:
+        findings.judge(evidence, rewrite, "GUIDE-RESTORE-HOST")
     return GuideRestore(
         mapped, run_guide_command(mapped, drill_server, prepared.backup.path.parent)
     )

@@ -105,6 +105,9 @@ def run_steps(guide: Guide, release: deploy.Release, evidence: ScenarioEvidence)
         evidence.note(
             f"step {step.number} {step.title} (`{step.command}`): {step.status} {step.detail[:160]}"
         )
+    ran = [step.command for step in release.steps if step.status != "not run"]
+    for rewrite in deploy.vercel_rewrites(ran):
+        findings.judge(evidence, rewrite, "GUIDE-VERCEL-LOGS-PROD")
 
 
 @then(parsers.parse("all {count:d} deployment steps passed in the guide's order"))
@@ -182,9 +185,9 @@ def still_live(vercel: VercelClient, live: list[Deployment], evidence: ScenarioE
 
 @when("the operator runs the guide's rollback command", target_fixture="rollback")
 def run_rollback(guide: Guide, vercel: VercelClient, evidence: ScenarioEvidence) -> Attempt:
-    evidence.note(
-        f"`{guide.command('vercel', guide.rollback_commands).text}` -> POST /v1/projects/{{id}}/rollback/{{deployment}}"
-    )
+    command = guide.command("vercel", guide.rollback_commands).text
+    for rewrite in deploy.vercel_rewrites([command]):
+        findings.judge(evidence, rewrite, "GUIDE-VERCEL-ROLLBACK-PROD")
     return attempt(lambda: deploy.rollback_production(vercel))
 
 

@@ -22,10 +22,11 @@ import httpx
 
 from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
 from runbook_lib.guide.model import Guide
-from runbook_lib.world import shell
+from runbook_lib.world import rewrites, shell
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.http import ApiClient
 from runbook_lib.world.postgres import PostgresServer
+from runbook_lib.world.rewrites import Rewrite
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -102,6 +103,11 @@ def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
 def guide_trigger(guide: Guide, values: dict[str, str]) -> CurlRequest:
     """The guide's manual backup trigger (Database Backups), placeholders filled from ``values``."""
     return parse_curl(guide.command("curl", guide.backup_commands).text, values)
+
+
+def trigger_rewrites(guide: Guide, values: dict[str, str]) -> list[Rewrite]:
+    """What the drill fills into the guide's trigger, each judged (nothing fills ``{NAME}``)."""
+    return rewrites.placeholders(guide.command("curl", guide.backup_commands).text, values)
 
 
 def send_guide_trigger(request: CurlRequest, http: httpx.Client) -> TriggerResult:

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from runbook_lib.errors import BackupCorrupted, ProcedureFailed
 from runbook_lib.procedures.backup_recovery import verify
 from runbook_lib.procedures.backup_recovery.backup import download_backup, list_backups
-from runbook_lib.world import shell
+from runbook_lib.world import rewrites, shell
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
+from runbook_lib.world.rewrites import Rewrite
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -61,6 +62,7 @@ class MappedCommand:
     guide_text: str
     argv: tuple[str, ...]
     mapping: tuple[tuple[str, str], ...]  # (as the guide writes it, as the drill runs it)
+    rewrites: tuple[Rewrite, ...] = ()  # the same changes, each judged against Supabase
 
     def only_target_changed(self) -> bool:
         """Every argument but the program path and the connection target is the guide's."""
@@ -110,18 +112,20 @@ class RecoveryResult:
 def map_connection(guide_text: str, server: PostgresServer) -> MappedCommand:
     """Point the guide's command at the drill server; nothing but the target changes."""
     words = shlex.split(guide_text)
-    argv, mapping = [], []
+    argv, mapping, judged = [], [], []
     iterator = iter(enumerate(words))
     for _, word in iterator:
         if word in ("-h", "--host"):
             _, host = next(iterator)
             argv += ["-h", server.host, "-p", str(server.port)]
             mapping.append((f"{word} {host}", f"-h {server.host} -p {server.port}"))
+            judged.append(rewrites.database_host(guide_text, host, mapping[-1][1]))
         else:
             argv.append(word)
     argv[0] = server.binary(argv[0])
     mapping.append((words[0], argv[0]))
-    return MappedCommand(guide_text, tuple(argv), tuple(mapping))
+    judged.append(rewrites.program(guide_text, words[0], argv[0]))
+    return MappedCommand(guide_text, tuple(argv), tuple(mapping), tuple(judged))
 
 
 def run_guide_command(

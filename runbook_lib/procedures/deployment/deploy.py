@@ -20,7 +20,8 @@ from pathlib import Path
 from runbook_lib.errors import ConfigurationError, ProcedureFailed, RunbookError
 from runbook_lib.guide.model import DeploymentStep, Guide
 from runbook_lib.procedures.deployment.vercel import Deployment, VercelClient
-from runbook_lib.world import shell
+from runbook_lib.world import rewrites, shell
+from runbook_lib.world.rewrites import Rewrite
 
 NPM_ENV = {
     "NPM_CONFIG_UPDATE_NOTIFIER": "false",
@@ -152,6 +153,25 @@ def _run_step(step: DeploymentStep, release: Release) -> str:
     raise ConfigurationError(
         f"the guide's deployment step {step.number} runs `{command}`, which the drill cannot map"
     )
+
+
+# What the drill runs for each vercel line of the guide: the drill's REST client on the
+# simulated Vercel API (the same client live mode uses), not the Vercel CLI.
+VERCEL_AS_RUN = {
+    "vercel --target staging": "POST /v13/deployments (target staging), polled until READY",
+    "vercel --prod": "POST /v13/deployments (target production), polled until READY",
+    "vercel logs --prod": "GET the production deployment's events, then its health URL",
+    "vercel rollback --prod": "POST /v1/projects/{id}/rollback/{deployment}, polled",
+}
+
+
+def vercel_rewrites(commands: list[str]) -> list[Rewrite]:
+    """The guide's vercel lines as the drill ran them, each judged against the real CLI."""
+    return [
+        rewrites.vercel_command(c, VERCEL_AS_RUN.get(c, "the drill's Vercel REST client"))
+        for c in commands
+        if c.startswith("vercel")
+    ]
 
 
 def _npm(args: list[str], repo: Path, env: dict[str, str]) -> str:
