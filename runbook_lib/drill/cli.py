@@ -316,11 +316,39 @@ def coverage_command(
         float, typer.Option("--floor", help="Least share of testable items covered (0-1).")
     ] = 1.0,
     features: FeaturesOption = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="A run directory (e.g. reports/latest): per-item coverage with the level of proof.",
+        ),
+    ] = None,
+    floor_real: Annotated[
+        float,
+        typer.Option(
+            "--floor-real", help="With --evidence: least share proven on real components."
+        ),
+    ] = 0.0,
+    floor_executed: Annotated[
+        float,
+        typer.Option(
+            "--floor-executed", help="With --evidence: least share executed (real or simulated)."
+        ),
+    ] = 0.0,
 ) -> None:
-    """Which scenarios exercise each part of the guide; exit 1 below the floor."""
+    """Which scenarios check each part of the guide; exit 1 below a floor.
+
+    Without --evidence: per section, from the features' @guide tags (coarse). With --evidence:
+    per guide item, from the lines each scenario really read and what it ran against."""
     from runbook_lib.guide.coverage import coverage, covered_share
 
-    rows = coverage(load_guide(guide or DEFAULT_GUIDE), features or DEFAULT_FEATURES)
+    model = load_guide(guide or DEFAULT_GUIDE)
+    if evidence is not None:
+        _item_coverage(
+            model, evidence, {"covered": floor, "executed": floor_executed, "real": floor_real}
+        )
+        return
+    rows = coverage(model, features or DEFAULT_FEATURES)
     typer.echo(f"{'section':<34} {'line':>5} {'items':>5} {'scenarios':>9}  status")
     for row in rows:
         detail = f" ({row.reason})" if row.reason else ""
@@ -330,6 +358,38 @@ def coverage_command(
     share = covered_share(rows)
     typer.echo(f"\n{share:.0%} of testable items covered (floor {floor:.0%})")
     if share < floor:
+        raise typer.Exit(1)
+
+
+def _item_coverage(model: Guide, run_dir: Path, floors: dict[str, float]) -> None:
+    from runbook_lib.evidence.report import load_evidence
+    from runbook_lib.guide.coverage import distribution, item_coverage, proven_share
+
+    rows = item_coverage(model, load_evidence(run_dir)["scenarios"])
+    for row in rows:
+        why = row.reason or ", ".join(row.scenarios[:2]) + (
+            " ..." if len(row.scenarios) > 2 else ""
+        )
+        typer.echo(
+            f"{row.line:>5} {row.level:<10} {row.section[:24]:<24} {row.text[:44]:<44} {why}"
+        )
+    counts = distribution(rows)
+    typer.echo(
+        "\n"
+        + ", ".join(f"{count} {level}" for level, count in counts.items())
+        + f" of {len(rows)} items"
+    )
+    shares = {
+        "real": proven_share(rows, "real"),
+        "executed": proven_share(rows, "simulated"),
+        "covered": proven_share(rows, "restated"),
+    }
+    below = []
+    for name, share in shares.items():
+        typer.echo(f"{share:6.0%} of testable items {name} (floor {floors[name]:.0%})")
+        if share < floors[name]:
+            below.append(name)
+    if below:
         raise typer.Exit(1)
 
 

@@ -23,6 +23,7 @@ from runbook_lib.guide.units import Comparator, compare
 from runbook_lib.world.files import write_atomic
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.rewrites import Rewrite
+from runbook_lib.world.touched import Touched
 
 EVIDENCE_FILE = "evidence.json"
 SCHEMA_VERSION = 1
@@ -66,6 +67,9 @@ class ScenarioEvidence:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)  # guide commands changed to run here
+    guide_lines: set[int] = field(default_factory=set)  # the guide lines the scenario read
+    real: set[str] = field(default_factory=set)  # real components it exercised
+    simulated: set[str] = field(default_factory=set)  # simulations it exercised
     status: str = "not run"
     duration_seconds: float = 0.0
     error: str = ""
@@ -171,6 +175,8 @@ class RunInfo:
     # what was selected: {"subset": bool, "only": [...], "live_only": bool, "planned": n,
     # "deselected": n}; a subset says so in every artifact
     selection: dict[str, Any] = field(default_factory=dict)
+    # per guide item, the strongest proof this run gave it: {"real": n, "simulated": n, ...}
+    item_coverage: dict[str, int] = field(default_factory=dict)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -245,6 +251,11 @@ def scenario_record(s: ScenarioEvidence) -> dict[str, Any]:
         "findings": [asdict(f) for f in s.findings],
         "notes": s.notes,
         "rewrites": [asdict(r) for r in s.rewrites],
+        "guide_lines": sorted(s.guide_lines),
+        # the weakest thing the scenario ran against: a check that touched any simulation is
+        # "simulated" even when it also used the real database (never claim more)
+        "proof": Touched(s.real, s.simulated).level,
+        "exercised": {"real": sorted(s.real), "simulated": sorted(s.simulated)},
     }
 
 

@@ -1,15 +1,24 @@
-"""Guide coverage: every testable item of the guide mapped to the scenarios that exercise it.
+"""Guide coverage: every item of the guide, the scenarios that check it, and how strongly.
 
-An item (a section, a table row, a threshold, a command, a checklist item, a statement) is
-exercised by the scenarios tagged with its section's anchor (``@guide:<anchor>``); a section is
-also covered through its subsections. Items that a drill cannot test are listed with the reason
-in :data:`NOT_TESTABLE`, never dropped silently.
+Per item (:func:`item_coverage`, from a drill's evidence): an item is a list item, table row,
+line of code or paragraph of the guide (:meth:`Document.every_item`); a scenario checks it when
+it read that line while it ran (:mod:`runbook_lib.guide.reading`), and the item's level of proof
+is the strongest among those scenarios, each scenario's level being the weakest component it
+ran against (:mod:`runbook_lib.world.touched`): executed against a *real* component, executed
+against a *simulation*, or *restated* (only the guide's text was checked). Items of sections a
+drill cannot test are *untestable* with the reason (:data:`NOT_TESTABLE`); the rest, read by no
+scenario, are *uncovered*. Never dropped silently.
+
+Per section (:func:`coverage`, from the features alone): the scenarios tagged with a section's
+anchor (``@guide:<anchor>``) or a subsection's. This credits a whole section to any scenario
+tagged with it, so it is the coarse view; the per-item one is the claim.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runbook_lib.guide.features import read_features, scenarios_by_tag
 from runbook_lib.guide.model import Guide
@@ -75,3 +84,70 @@ def coverage(guide: Guide, features: Path) -> list[Row]:
 def covered_share(rows: list[Row]) -> float:
     testable = [r for r in rows if not r.reason]
     return sum(r.items for r in testable if r.scenarios) / max(sum(r.items for r in testable), 1)
+
+
+LEVELS = ("real", "simulated", "restated", "uncovered", "untestable")
+_STRENGTH = {"real": 3, "simulated": 2, "restated": 1}
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    line: int
+    section: str
+    kind: str
+    text: str
+    level: str  # one of LEVELS
+    scenarios: tuple[str, ...]  # the scenarios that read it
+    reason: str = ""  # why it is untestable
+
+
+def _untestable(guide: Guide, section_title: str) -> str:
+    """Why items of this section (or of an untestable parent below the title) are untestable."""
+    by_title = {s.title: s for s in guide.sections}
+    section = by_title.get(section_title)
+    if section is None:
+        return ""
+    for title in (*section.path, section.title):
+        parent = by_title.get(title)
+        below_title = parent is not None and (parent.level > 1 or parent is section)
+        if below_title and parent is not None and parent.anchor in NOT_TESTABLE:
+            return NOT_TESTABLE[parent.anchor]
+    return ""
+
+
+def item_coverage(guide: Guide, scenarios: list[dict[str, Any]]) -> list[ItemRow]:
+    """Every item of the guide with the scenarios (evidence records) that read it."""
+    readers: dict[int, list[tuple[str, str]]] = {}
+    for scenario in scenarios:
+        if scenario.get("status") in ("passed", "gap"):  # a failed check proved nothing
+            for line in scenario.get("guide_lines", []):
+                readers.setdefault(line, []).append((scenario["name"], scenario.get("proof", "")))
+    rows = []
+    for item in guide.items:
+        reason = _untestable(guide, item.section.title)
+        found = readers.get(item.line, [])
+        best = max((_STRENGTH.get(level, 0) for _, level in found), default=0)
+        level = (
+            "untestable"
+            if reason
+            else next((k for k, v in _STRENGTH.items() if v == best), "uncovered")
+        )
+        names = tuple(dict.fromkeys(name for name, _ in found))
+        rows.append(
+            ItemRow(item.line, item.section.title, item.kind, item.text, level, names, reason)
+        )
+    return rows
+
+
+def distribution(rows: list[ItemRow]) -> dict[str, int]:
+    counts = dict.fromkeys(LEVELS, 0)
+    for row in rows:
+        counts[row.level] += 1
+    return counts
+
+
+def proven_share(rows: list[ItemRow], at_least: str) -> float:
+    """Share of testable items proven at ``at_least`` or stronger (real > simulated > restated)."""
+    testable = [r for r in rows if r.level != "untestable"]
+    strong = [r for r in testable if _STRENGTH.get(r.level, 0) >= _STRENGTH[at_least]]
+    return len(strong) / max(len(testable), 1)

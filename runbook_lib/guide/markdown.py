@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from runbook_lib.guide.reading import Traced
+
 
 @dataclass(frozen=True)
 class Section:
@@ -45,7 +47,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Command:
+class Command(Traced):
     """One command (continuation lines joined) or SQL statement of a code block."""
 
     text: str
@@ -76,6 +78,17 @@ class CodeBlock:
             for offset, raw in enumerate(self.text.splitlines())
             if raw.strip().startswith(marker)
         )
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    """One thing the guide states, on its line: a list item, a table row, a line of code
+    (a command or statement), or a paragraph. Per-item coverage counts these."""
+
+    line: int
+    section: Section
+    kind: str  # "list item", "table row", "code", "paragraph"
+    text: str
 
 
 @dataclass
@@ -110,6 +123,37 @@ class Document:
 
     def all_code_blocks(self) -> tuple[CodeBlock, ...]:
         return tuple(block for c in self._content.values() for block in c.code_blocks)
+
+    def every_item(self) -> tuple[DocumentItem, ...]:
+        """Every list item, table row, line of code and paragraph, in the guide's order."""
+        found: dict[int, DocumentItem] = {}
+        for content in self._content.values():
+            section = content.section
+            for item in content.items:
+                if item.text:  # a label alone ("1. **Database Recovery**") captions a block
+                    found.setdefault(
+                        item.line, DocumentItem(item.line, section, "list item", item.text)
+                    )
+            for table in content.tables:
+                for row, line in zip(table.rows, table.row_lines, strict=True):
+                    found.setdefault(
+                        line, DocumentItem(line, section, "table row", " | ".join(row))
+                    )
+            for block in content.code_blocks:
+                continued = False  # a line after "\" (shell) or before ";" (SQL) continues
+                for offset, raw in enumerate(block.text.splitlines()):
+                    code = raw.strip()
+                    if code.startswith(("#", "--")):
+                        continue
+                    if code and not continued:
+                        line = block.line + offset
+                        found.setdefault(line, DocumentItem(line, section, "code", code))
+                    continued = code.endswith("\\") or (
+                        block.language == "sql" and bool(code) and not code.endswith(";")
+                    )
+            for text, line in content.paragraphs:
+                found.setdefault(line, DocumentItem(line, section, "paragraph", text))
+        return tuple(found[line] for line in sorted(found) if found[line].section.anchor)
 
 
 def slugify(title: str) -> str:

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 from runbook_lib.errors import GuideError
-from runbook_lib.guide.markdown import CodeBlock, Command, Document, Item, Section, parse_document
+from runbook_lib.guide.markdown import (
+    CodeBlock,
+    Command,
+    Document,
+    DocumentItem,
+    Item,
+    Section,
+    parse_document,
+)
+from runbook_lib.guide.reading import Traced, lookup, note, paused
 from runbook_lib.guide.units import Comparator, Quantity, parse_quantity
 from runbook_lib.paths import DEFAULT_GUIDE
 
 
 @dataclass(frozen=True)
-class RecoveryObjective:
+class RecoveryObjective(Traced):
     """One row of "Recovery Time Objectives (RTO)"."""
 
     component: str
@@ -32,7 +42,7 @@ class RecoveryObjective:
 
 
 @dataclass(frozen=True)
-class SeverityLevel:
+class SeverityLevel(Traced):
     """ "Severity Levels" joined with "Response Timeline"."""
 
     level: str  # "P0"
@@ -41,10 +51,16 @@ class SeverityLevel:
     response_seconds: float
     response_text: str
     line: int
+    response_line: int = 0  # the Response Timeline item it was joined with
+
+    _lines_of: ClassVar[dict[str, str]] = {
+        "response_seconds": "response_line",
+        "response_text": "response_line",
+    }
 
 
 @dataclass(frozen=True)
-class Role:
+class Role(Traced):
     """One rung of an escalation ladder, in order."""
 
     rank: int
@@ -54,7 +70,7 @@ class Role:
 
 
 @dataclass(frozen=True)
-class Objective:
+class Objective(Traced):
     """A stated target or alert condition: metric, comparator, threshold, unit."""
 
     source: str  # "Key Metrics", or the alert group: "Vercel", "Supabase", "External"
@@ -67,7 +83,7 @@ class Objective:
 
 
 @dataclass(frozen=True)
-class MaintenanceWindow:
+class MaintenanceWindow(Traced):
     cadence: str  # "Weekly", "Monthly", "Quarterly"
     text: str
     line: int
@@ -79,7 +95,7 @@ class MaintenanceWindow:
 
 
 @dataclass(frozen=True)
-class Statement:
+class Statement(Traced):
     """A ``**Label**: text`` line of the guide (access policy, compliance, contacts, ...)."""
 
     section: str
@@ -89,7 +105,7 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class Deadline:
+class Deadline(Traced):
     name: str
     text: str
     seconds: float
@@ -97,7 +113,7 @@ class Deadline:
 
 
 @dataclass(frozen=True)
-class DeploymentStep:
+class DeploymentStep(Traced):
     number: int
     title: str
     command: str
@@ -105,7 +121,7 @@ class DeploymentStep:
 
 
 @dataclass(frozen=True)
-class BackupSchedule:
+class BackupSchedule(Traced):
     """How often the guide says a component is backed up (None: the guide does not say)."""
 
     component: str
@@ -115,13 +131,19 @@ class BackupSchedule:
 
 
 @dataclass(frozen=True)
-class Phase:
+class Phase(Traced):
     """One numbered phase of a procedure with its actions ("Immediate Actions": isolate, ...)."""
 
     number: int
     name: str
     actions: tuple[str, ...]
     line: int
+    action_lines: tuple[int, ...] = ()
+
+    _lines_of: ClassVar[dict[str, str]] = {"actions": "action_lines"}
+
+
+_TEXT_FIELDS = frozenset({"checklist", "review_documentation", "toc"})
 
 
 @dataclass(frozen=True)
@@ -150,10 +172,21 @@ class Guide:
     toc: tuple[tuple[str, str], ...]  # (title, "#anchor") of each Table of Contents entry
     backup_schedules: tuple[BackupSchedule, ...]
     security_phases: tuple[Phase, ...]
+    # every item the guide states (per-item coverage), and the source lines of the fields that
+    # hold plain text (checklist, review_documentation, toc), so reading them is noted too
+    items: tuple[DocumentItem, ...] = ()
+    field_lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in _TEXT_FIELDS:
+            note(object.__getattribute__(self, "field_lines").get(name, ()))
+        return value
 
     def _missing(self, section: str, expected: str) -> GuideError:
         return GuideError(self.path, None, section, expected)
 
+    @lookup
     def backup_schedule(self, component: str) -> BackupSchedule:
         for schedule in self.backup_schedules:
             if schedule.component == component:
@@ -163,6 +196,7 @@ class Guide:
             "Backup & Recovery", f"no backup schedule for {component!r}; the guide has {names}"
         )
 
+    @lookup
     def objective(self, component: str) -> RecoveryObjective:
         for row in self.recovery_objectives:
             if row.component.lower() == component.lower():
@@ -173,6 +207,7 @@ class Guide:
             f"no recovery objective for {component!r}; the guide has {names}",
         )
 
+    @lookup
     def key_metric(self, metric: str) -> Objective:
         for row in self.key_metrics:
             if row.metric == metric:
@@ -180,6 +215,7 @@ class Guide:
         names = ", ".join(m.metric for m in self.key_metrics)
         raise self._missing("Key Metrics", f"no key metric {metric!r}; the guide has {names}")
 
+    @lookup
     def severity(self, level: str) -> SeverityLevel:
         for row in self.severity_levels:
             if row.level == level:
@@ -192,9 +228,11 @@ class Guide:
                 return section
         raise self._missing(title, "no such section")
 
+    @lookup
     def statements_in(self, section: str) -> tuple[Statement, ...]:
         return tuple(s for s in self.statements if s.section == section)
 
+    @lookup
     def command(self, program: str, commands: tuple[Command, ...]) -> Command:
         """The first command of ``commands`` that runs ``program`` (e.g. "pg_restore")."""
         for command in commands:
@@ -221,6 +259,12 @@ def load_guide(path: str | Path = DEFAULT_GUIDE) -> Guide:
 
 
 def parse_guide(text: str, path: str = "<guide>", sha256: str = "") -> Guide:
+    """The guide model of ``text``; reading the guide to build it is not a scenario's read."""
+    with paused():
+        return _parse_guide(text, path, sha256)
+
+
+def _parse_guide(text: str, path: str, sha256: str) -> Guide:
     reader = _Reader(parse_document(text), path)
     return Guide(
         path=path,
@@ -254,6 +298,12 @@ def parse_guide(text: str, path: str = "<guide>", sha256: str = "") -> Guide:
             reader.backup_schedule("Database", ("Backup & Recovery", "Database Backups")),
             reader.backup_schedule("File Storage", ("Backup & Recovery", "File Storage Backups")),
         ),
+        items=reader.doc.every_item(),
+        field_lines={
+            "checklist": reader.item_lines(("Deployment Procedures", "Pre-Deployment Checklist")),
+            "review_documentation": reader.item_lines(("Post-Incident Review", "Documentation")),
+            "toc": reader.item_lines(("Table of Contents",)),
+        },
     )
 
 
@@ -338,7 +388,13 @@ class _Reader:
             ).seconds
             result.append(
                 SeverityLevel(
-                    match.group(1), match.group(2), item.text, seconds, response.text, item.line
+                    match.group(1),
+                    match.group(2),
+                    item.text,
+                    seconds,
+                    response.text,
+                    item.line,
+                    response.line,
                 )
             )
         return tuple(result)
@@ -440,6 +496,10 @@ class _Reader:
             raise self.fail(section.title, section.line, "expected a list of items")
         return items
 
+    def item_lines(self, path: tuple[str, ...]) -> tuple[int, ...]:
+        found = self.doc.find(*path)
+        return tuple(i.line for i in self.doc.items(found)) if found is not None else ()
+
     def deployment_steps(self) -> tuple[DeploymentStep, ...]:
         commands = self.commands(("Deployment Procedures", "Deployment Steps"))
         steps = []
@@ -490,19 +550,22 @@ class _Reader:
     def phases(self, path: tuple[str, ...]) -> tuple[Phase, ...]:
         section = self.section(path)
         phases: list[Phase] = []
-        actions: list[str] = []
+        actions: list[Item] = []
+
+        def close(phase: Phase) -> Phase:
+            texts, lines = tuple(a.text for a in actions), tuple(a.line for a in actions)
+            return Phase(phase.number, phase.name, texts, phase.line, lines)
+
         for item in self.doc.items(section):
             if item.depth == 0 and item.ordinal and item.label:
                 if phases:
-                    phases[-1] = Phase(
-                        phases[-1].number, phases[-1].name, tuple(actions), phases[-1].line
-                    )
+                    phases[-1] = close(phases[-1])
                 phases.append(Phase(item.ordinal, item.label, (), item.line))
                 actions = []
             elif item.depth > 0 and phases:
-                actions.append(item.text)
+                actions.append(item)
         if phases:
-            phases[-1] = Phase(phases[-1].number, phases[-1].name, tuple(actions), phases[-1].line)
+            phases[-1] = close(phases[-1])
         if len(phases) < 2 or any(not p.actions for p in phases):
             raise self.fail(
                 section.title,

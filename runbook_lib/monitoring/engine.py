@@ -19,6 +19,7 @@ from runbook_lib.monitoring.rules import (
     load_rules,
 )
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
+from runbook_lib.world import touched
 
 STATE_NAMES = {INACTIVE: "silent", PENDING: "pending", FIRING: "firing"}
 EVALUATION_INTERVAL = 60.0
@@ -52,6 +53,7 @@ def evaluate(
     start_seconds: float = 0.0,
     semantics: int = 3,
 ) -> Evaluation:
+    touched.simulated("Prometheus rule evaluation (the drill's evaluator)")
     times = np.arange(start_seconds, end_seconds + 1e-9, EVALUATION_INTERVAL)
     evaluator = Evaluator(series, semantics)
     timelines: dict[str, list[AlertTimeline]] = {}

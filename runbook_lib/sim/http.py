@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from runbook_lib.world import touched
+
 Handler = Callable[..., httpx.Response]
 
 
@@ -57,6 +59,7 @@ class FakeAPI:
         self.faults.append(Fault(status, times, path_contains, method))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        touched.simulated(f"{type(self).__name__} ({request.url.host})")
         self.requests.append(request)
         for fault in self.faults:
             if fault.times > 0 and fault.matches(request):

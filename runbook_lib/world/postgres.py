@@ -32,7 +32,7 @@ from urllib.parse import quote, urlsplit
 import psycopg
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
-from runbook_lib.world import shell
+from runbook_lib.world import shell, touched
 from runbook_lib.world.redact import Redactor
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
@@ -97,6 +97,7 @@ class PostgresServer:
         return str(path)
 
     def connect(self, dbname: str | None = None) -> psycopg.Connection[tuple[object, ...]]:
+        touched.real(f"PostgreSQL {self.backend}")
         return psycopg.connect(self.dsn(dbname), autocommit=True, connect_timeout=10)
 
     def create_database(self, name: str, template: str = "template0") -> str:

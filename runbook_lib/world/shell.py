@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from runbook_lib.errors import CommandFailed, EnvironmentMissing
+from runbook_lib.world import touched
 from runbook_lib.world.clock import Clock, WallClock
 from runbook_lib.world.redact import Redactor
 
@@ -68,6 +69,7 @@ def run(
         raise EnvironmentMissing(
             f"{argv[0]} is not installed or not on PATH (see `runbook doctor`)"
         )
+    _note_program(argv, env)
     started = clock.monotonic()
     try:
         done = subprocess.run(
@@ -91,6 +93,19 @@ def run(
         redactor.text(done.stderr),
         clock.monotonic() - started,
     )
+
+
+def _note_program(argv: Sequence[str], env: Mapping[str, str] | None) -> None:
+    """A local program is a real component; the aws CLI is a real client of an S3 that is
+    simulated when its endpoint is on loopback."""
+    words = argv[2].split() if argv[0] == "bash" and len(argv) > 2 else list(argv)
+    program = os.path.basename(words[0]) if words else ""
+    if program != "aws":
+        touched.real(program)
+        return
+    endpoint = (env if env is not None else os.environ).get("AWS_ENDPOINT_URL", "")
+    is_loopback = "127.0.0.1" in endpoint or "localhost" in endpoint
+    (touched.simulated if is_loopback else touched.real)("S3 (through the real aws CLI)")
 
 
 def run_shell(

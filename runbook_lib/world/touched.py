@@ -1,0 +1,58 @@
+"""What a scenario really exercised: real components, or simulations of them.
+
+The level of proof of a check depends on what it ran against: a restore into a real PostgreSQL
+server with the real ``pg_restore`` is stronger evidence than a call answered by a simulation of
+the Supabase API, which is stronger than a check of the guide's own text. While a scenario runs
+(:func:`recording`), the world notes each component it touches: the PostgreSQL server and local
+programs (git, npm, pg_restore, psql, ...) as *real*; the simulated HTTP APIs, moto's S3 and the
+alert evaluator standing in for Prometheus as *simulated*. The evidence keeps the lists and the
+resulting level, decided by the weakest component: real (only real components), simulated (any
+simulation, even beside a real database), or restated (nothing executed: only the guide read).
+
+Kept in a context variable: scenarios never mix their records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+REAL, SIMULATED, RESTATED = "real", "simulated", "restated"
+
+
+@dataclass
+class Touched:
+    real: set[str] = field(default_factory=set)
+    simulated: set[str] = field(default_factory=set)
+
+    @property
+    def level(self) -> str:
+        """The weakest component decides: any simulation makes the proof "simulated"."""
+        return SIMULATED if self.simulated else REAL if self.real else RESTATED
+
+
+_TOUCHED: ContextVar[Touched | None] = ContextVar("components_touched", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[Touched]:
+    touched = Touched()
+    token = _TOUCHED.set(touched)
+    try:
+        yield touched
+    finally:
+        _TOUCHED.reset(token)
+
+
+def real(component: str) -> None:
+    touched = _TOUCHED.get()
+    if touched is not None:
+        touched.real.add(component)
+
+
+def simulated(component: str) -> None:
+    touched = _TOUCHED.get()
+    if touched is not None:
+        touched.simulated.add(component)
