@@ -127,10 +127,23 @@ CATALOGUE: dict[str, KnownFinding] = {
             "`vercel logs <production-deployment-url>`",
         ),
         KnownFinding(
+            "GUIDE-REDEPLOY-AFTER-ROLLBACK",
+            "Recovery Procedures",
+            "after a rollback, `vercel --prod` builds the fix but does not take production back",
+            "follow the redeploy with `vercel promote <deployment-url>` (Vercel stops assigning "
+            "production to new deployments after a rollback until one is promoted)",
+        ),
+        KnownFinding(
             "GUIDE-QUARTERLY-UNSCHEDULED",
             "Scheduled Maintenance",
             "the quarterly security window names no day or time",
             "state it like the others, e.g. 'first Sunday of Jan/Apr/Jul/Oct, 2-4 AM UTC'",
+        ),
+        KnownFinding(
+            "GUIDE-MONTHLY-UNTIMED",
+            "Scheduled Maintenance",
+            "the monthly window names its day but no time, so its hours can only be guessed",
+            "give it hours and a zone like the weekly one, e.g. 'First Sunday of month, 2-4 AM UTC'",
         ),
     )
 }

@@ -81,7 +81,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
   Scenario: Application recovery redeploys the last good commit within the Application RTO
     Given a healthy production deployment is live
     And an unhealthy release reached production
-    When the operator redeploys the last good commit with "vercel --prod"
+    When the operator runs the guide's application recovery command for the last good commit
     Then production is healthy again
     And the redeploy took no longer than the Application RTO
 

@@ -136,12 +136,19 @@ def list_backups_with_token(cloud: SimulatedCloud, http_client: httpx.Client) ->
     )
 
 
-@then("the newest completed backup is younger than the guide's database backup interval")
-def backup_recent(listing: Attempt, guide: Guide, evidence: ScenarioEvidence) -> None:
+@then(
+    parsers.re(
+        r"the newest completed backup is (?P<recent>within|older than) the guide's database "
+        r"backup interval"
+    ),
+    converters={"recent": lambda words: words == "within"},
+)
+def backup_recent(listing: Attempt, guide: Guide, evidence: ScenarioEvidence, recent: bool) -> None:
     age: timedelta = listing.unwrap()
     interval = guide.backup_schedule("Database").interval_seconds
     assert interval is not None, "the guide states no database backup schedule"
-    evidence.check("age of the newest Supabase backup", age.total_seconds(), "<", interval, "s")
+    name = "age of the newest Supabase backup" if recent else "age of a backup the check must flag"
+    evidence.check(name, age.total_seconds(), "<" if recent else ">=", interval, "s")
 
 
 @then(parsers.parse('listing backups fails with "{words}"'))

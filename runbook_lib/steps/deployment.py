@@ -254,29 +254,37 @@ def pre_release_state(
 
 
 @when(
-    parsers.parse('the operator redeploys the last good commit with "{command}"'),
+    "the operator runs the guide's application recovery command for the last good commit",
     target_fixture="redeployed",
 )
 def redeploy(
-    vercel: VercelClient, live: list[Deployment], command: str
-) -> tuple[Deployment, float]:
-    return deploy.redeploy(vercel, live[0].commit)
+    guide: Guide, vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence
+) -> deploy.Redeploy:
+    command = guide.command("vercel", guide.recovery_commands).text
+    for rewrite in deploy.vercel_rewrites([command]):
+        evidence.rewrite(rewrite)
+    redeployed = deploy.redeploy(vercel, live[0].commit, command)
+    if redeployed.promoted:
+        findings.report(
+            evidence,
+            "GUIDE-REDEPLOY-AFTER-ROLLBACK",
+            f"`{command}` built {redeployed.deployment.id}",
+        )
+    return redeployed
 
 
 @then("production is healthy again")
 def healthy_again(
-    redeployed: tuple[Deployment, float], vercel: VercelClient, evidence: ScenarioEvidence
+    redeployed: deploy.Redeploy, vercel: VercelClient, evidence: ScenarioEvidence
 ) -> None:
-    _production_is(vercel, redeployed[0].id, "the redeployment", evidence)
+    _production_is(vercel, redeployed.deployment.id, "the redeployment", evidence)
 
 
 @then("the redeploy took no longer than the Application RTO")
-def redeploy_rto(
-    redeployed: tuple[Deployment, float], guide: Guide, evidence: ScenarioEvidence
-) -> None:
+def redeploy_rto(redeployed: deploy.Redeploy, guide: Guide, evidence: ScenarioEvidence) -> None:
     evidence.check(
         "redeploy time (simulated clock)",
-        redeployed[1],
+        redeployed.seconds,
         "<=",
         guide.objective("Application").rto_seconds,
         "s",

@@ -236,17 +236,30 @@ def rollback_production(client: VercelClient) -> Rollback:
     )
 
 
-def redeploy(client: VercelClient, commit: str) -> tuple[Deployment, float]:
-    """Application Recovery (``vercel --prod`` of the last good commit); returns it and the seconds taken."""
+@dataclass(frozen=True)
+class Redeploy:
+    deployment: Deployment
+    seconds: float  # on the client's clock
+    promoted: bool  # production needed a promote: the guide's command alone did not reach it
+
+
+def redeploy(client: VercelClient, commit: str, command: str) -> Redeploy:
+    """Application Recovery: the guide's ``command`` (it must be ``vercel --prod``, the only one
+    the drill maps) for the last good commit. After a rollback Vercel stops assigning production
+    to new deployments, so the command alone does not bring production back: the drill then
+    promotes, and says so (``promoted``), for the caller to report."""
+    if command != "vercel --prod":
+        raise ConfigurationError(
+            f"the guide's application recovery runs `{command}`, which the drill cannot map"
+        )
     started = client.clock.monotonic()
     deployment = client.wait_ready(client.deploy("production", commit))
     current = client.production()
-    if (
-        current is None or current.id != deployment.id
-    ):  # after a rollback Vercel stops auto-assigning
+    promoted = current is None or current.id != deployment.id
+    if promoted:
         client.promote(deployment)
     smoke_test(client, deployment)
-    return deployment, client.clock.monotonic() - started
+    return Redeploy(deployment, client.clock.monotonic() - started, promoted)
 
 
 def ship(client: VercelClient, commit: str, meta: dict[str, bool] | None = None) -> Deployment:
