@@ -157,6 +157,17 @@ FIXES = (
         "maintenance_windows",
         "test_the_guide_states_when_the_quarterly_window_is",
     ),
+    Fix(
+        "GUIDE-MONTHLY-UNTIMED",
+        (
+            (
+                "- **Monthly**: First Sunday of month",
+                "- **Monthly**: First Sunday of month, 2-4 AM UTC",
+            ),
+        ),
+        "maintenance_windows",
+        "test_the_guide_states_when_the_monthly_window_is",
+    ),
 )
 BY_ID = {fix.finding: fix for fix in FIXES}
 

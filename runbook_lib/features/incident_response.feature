@@ -1,7 +1,9 @@
 @guide:incident-response @control:SOC2-CC7.3 @control:SOC2-CC7.4 @control:SOC2-CC7.5 @control:ISO-5.24 @control:ISO-5.25 @control:ISO-5.26
 Feature: Incident response: the right severity, the right people, on time
-  Severities, response deadlines, the escalation ladder and its contacts all come from the guide.
-  Time runs on a virtual clock, so a day of escalation takes milliseconds and every boundary is exact.
+  Severities, response deadlines, the escalation ladder, its contacts and the channels all come
+  from the guide. Time runs on a virtual clock, so a day of escalation takes milliseconds and every
+  boundary is exact. Pages are judged as the pager rang them, messages as Slack, the status page
+  and the email provider received them, and when.
 
   Background:
     Given the operations guide
@@ -46,9 +48,9 @@ Feature: Incident response: the right severity, the right people, on time
   Scenario: Nobody acknowledges a P0: the escalation climbs every level in order, one deadline apart
     Given a P0 incident was opened and its first escalation level paged
     When 2 hours pass without acknowledgement
-    Then the pages went to "On-Call Engineer, Senior Developer, CTO, CEO" in that order
+    Then the pages went to every level of the guide's Escalation Matrix in order
     And each page came one P0 response deadline after the previous one
-    And the On-Call Engineer was paged at "+1-555-0123"
+    And the On-Call Engineer was paged at the guide's "On-Call" number
 
   @guide:response-timeline
   Scenario: A P1 upgraded to P0 after 15 unacknowledged minutes escalates at once
@@ -77,18 +79,34 @@ Feature: Incident response: the right severity, the right people, on time
   Scenario: A P0 outage with customer impact reaches every channel the guide names
     Given a P0 incident was opened and its first escalation level paged
     When the incident is announced with external impact
-    Then Slack #incidents received a message naming the severity, the incident and its status
+    Then the guide's internal Slack channel received a message naming the severity, the incident and its status
     And the status page shows the incident as "investigating"
-    And customers and stakeholders were emailed
+    And the customer list was emailed about the incident
+    And stakeholders were emailed directly as the guide says for P0
+    And Slack, the status page and email heard of it within the P0 response deadline
     And no message carries a credential
 
   @guide:communication-channels @control:SOC2-CC2.3
   Scenario: A P2 issue without customer impact stays internal
     Given a P2 incident was opened and its first escalation level paged
     When the incident is announced without external impact
-    Then Slack #incidents received a message naming the severity, the incident and its status
+    Then the guide's internal Slack channel received a message naming the severity, the incident and its status
     And the status page shows no incident
-    And nobody was emailed
+    And the customer list was not emailed about the incident
+    And stakeholders were emailed directly as the guide says for P2
+
+  @guide:communication-channels @control:SOC2-CC2.3
+  Scenario Outline: Stakeholders hear directly of exactly the severities the guide lists for them
+    Given a <level> incident was opened and its first escalation level paged
+    When the incident is announced without external impact
+    Then stakeholders were emailed directly as the guide says for <level>
+
+    Examples:
+      | level |
+      | P0    |
+      | P1    |
+      | P2    |
+      | P3    |
 
   @guide:security-incident-response @control:ISO-5.28 @control:ISO-5.26
   Scenario: A security incident runs the guide's four phases, evidence locked before remediation

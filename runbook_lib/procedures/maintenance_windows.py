@@ -1,9 +1,13 @@
 """Maintenance Windows (guide: Maintenance Windows > Scheduled Maintenance, Communication).
 
 UTC is the ground truth: the weekly window is "Sunday 2-4 AM UTC"; the monthly window is the
-weekly window of the first Sunday of the month; the quarterly security window is the monthly
-window of the first month of each quarter (the guide names no day for it: see the finding).
+weekly window of the first Sunday of the month (the guide gives it no time of its own: see
+GUIDE-MONTHLY-UNTIMED); a quarterly window is scheduled only when the guide states its day (it
+does not: see GUIDE-QUARTERLY-UNSCHEDULED), as the monthly window of each quarter's first month.
 Viewers in any time zone see the same instants rendered locally, across daylight-saving changes.
+
+:func:`send_notices` sends the guide's Communication list on the notifier's clock: it waits
+until the guide's lead time before the window ("Slack notification 24h before").
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from zoneinfo import ZoneInfo
 from runbook_lib.errors import GuideError
 from runbook_lib.guide.model import Guide, MaintenanceWindow
 from runbook_lib.guide.units import parse_duration
-from runbook_lib.procedures.incident_response.communications import Notifier
+from runbook_lib.procedures.incident_response.communications import Notifier, maintenance_channel
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,13 @@ class Schedule:
                 "Scheduled Maintenance",
                 "expected the weekly window in UTC",
             )
-        monthly = by_cadence.get("Monthly")
+        monthly, quarterly = by_cadence.get("Monthly"), by_cadence.get("Quarterly")
         return cls(
             weekly.weekday,
             weekly.start_hour,
             weekly.end_hour,
             monthly.week_of_month if monthly else None,
-            "Quarterly" in by_cadence,
+            quarterly is not None and quarterly.weekday is not None,
         )
 
     def _window_on(self, day: datetime) -> Window:
@@ -95,10 +99,24 @@ class Schedule:
         return window.start <= _utc(instant) < window.end
 
     def next_of_kind(self, instant: datetime, kind: str) -> Window:
+        """The next window of ``kind``; GuideError when the guide schedules none of that kind."""
+        monthly = self.monthly_week is not None
+        scheduled = {"Weekly": True, "Monthly": monthly, "Quarterly": monthly and self.quarterly}
+        if not scheduled.get(kind, False):
+            raise GuideError(
+                "(guide)", None, "Scheduled Maintenance", f"the guide names no day for {kind}"
+            )
         window = self.window_at_or_after(instant)
         while kind not in window.kinds:
             window = self.window_at_or_after(window.end)
         return window
+
+
+def unstated(window: MaintenanceWindow) -> list[str]:
+    """What a window's line of the guide leaves out: its day, its hours, its time zone."""
+    missing = ["day"] if window.weekday is None else []
+    missing += ["time"] if window.start_hour is None or window.end_hour is None else []
+    return missing + (["time zone"] if window.timezone is None else [])
 
 
 def _utc(instant: datetime) -> datetime:
@@ -119,14 +137,22 @@ def notice_lead_seconds(guide: Guide) -> float:
 
 def send_notices(notifier: Notifier, window: Window, *, major_change: bool) -> None:
     """The guide's Communication list: Slack (internal), status page (external), and email to
-    users "for major changes" only."""
+    users "for major changes" only, once the notifier's clock reaches the guide's lead time
+    before the window (called later than that, they go out at once: late)."""
+    send_at = window.start - timedelta(seconds=notice_lead_seconds(notifier.guide))
+    wait = (send_at - notifier.clock.now()).total_seconds()
+    if wait > 0:
+        notifier.clock.sleep(wait)
     when = f"{window.start:%A %Y-%m-%d %H:%M}-{window.end:%H:%M} UTC"
     kinds = "/".join(window.kinds).lower()
     notifier.post_slack(
-        f"Maintenance ({kinds}) {when}: deploys frozen, expect brief interruptions."
+        f"Maintenance ({kinds}) {when}: deploys frozen, expect brief interruptions.",
+        maintenance_channel(notifier.guide),
     )
     notifier.schedule_status_page(
-        f"Scheduled maintenance {when}", f"Napoleon AI {kinds} maintenance {when}."
+        f"Scheduled maintenance {when}",
+        f"Napoleon AI {kinds} maintenance {when}.",
+        (window.start, window.end),
     )
     if major_change:
         notifier.send_email(

@@ -1,21 +1,24 @@
 """Communication Channels and maintenance notices (guide: Incident Response > Communication
 Channels; Maintenance Windows > Communication).
 
-Who hears about an incident comes from the guide: Internal (Slack #incidents) always; External
-(status page, email notifications) when customers are affected; Stakeholders (direct
-communication) for the levels the guide lists ("P0/P1"). Messages go out through the real API
-shapes of a Slack incoming webhook, Atlassian Statuspage and SendGrid.
+Who hears about an incident comes from the guide: Internal (the Slack channel it names,
+"#incidents") always; External (status page, email notifications) when customers are affected;
+Stakeholders (direct communication) for the levels the guide lists ("P0/P1"). Messages go out
+through the real API shapes of a Slack incoming webhook (addressed to the guide's channel),
+Atlassian Statuspage and SendGrid. The guide names audiences, not addresses: who is on the
+customer and stakeholder lists is configuration (:class:`Channels`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from runbook_lib.errors import ServiceError
+from runbook_lib.errors import GuideError, ServiceError
 from runbook_lib.guide.model import Guide
 from runbook_lib.procedures.incident_response.incidents import Incident
 from runbook_lib.world.clock import Clock
@@ -44,6 +47,30 @@ class Message:
     text: str
 
 
+_SLACK_CHANNEL = re.compile(r"#[a-z0-9][a-z0-9_-]*")
+
+
+def internal_channel(guide: Guide) -> str:
+    """The Slack channel of Communication Channels' Internal line ("Slack #incidents")."""
+    for statement in guide.statements_in("Communication Channels"):
+        found = _SLACK_CHANNEL.search(statement.text)
+        if statement.label.lower() == "internal" and found:
+            return found.group()
+    raise GuideError(
+        guide.path, None, "Communication Channels", "expected '**Internal**: Slack #<channel>'"
+    )
+
+
+def maintenance_channel(guide: Guide) -> str:
+    """Where maintenance notices go: the channel Maintenance Windows > Communication names for
+    Internal, else the incident channel (the guide's only one: "Slack notification 24h before")."""
+    for notice in guide.maintenance_notices:
+        found = _SLACK_CHANNEL.search(notice.text)
+        if notice.label.lower() == "internal" and found:
+            return found.group()
+    return internal_channel(guide)
+
+
 def stakeholder_levels(guide: Guide) -> set[str]:
     """Levels that get direct stakeholder communication ("Direct communication for P0/P1")."""
     for statement in guide.statements_in("Communication Channels"):
@@ -69,7 +96,7 @@ class Notifier:
             f"[{severity.level} {severity.name}] {incident.id} {status}: {severity.description}. "
             f"Response within {int(severity.response_seconds // 60)} min."
         )
-        messages = [self._slack(text)]
+        messages = [self._slack(text, internal_channel(self.guide))]
         if external_impact:
             messages.append(self._status_page(incident, status, text))
             messages.append(
@@ -89,8 +116,10 @@ class Notifier:
         self.sent += messages
         return messages
 
-    def _slack(self, text: str) -> Message:
-        response = self.http.post(self.channels.slack_webhook_url, json={"text": text}, timeout=10)
+    def _slack(self, text: str, channel: str) -> Message:
+        response = self.http.post(
+            self.channels.slack_webhook_url, json={"channel": channel, "text": text}, timeout=10
+        )
         if response.status_code != 200:
             raise ServiceError(
                 f"Slack webhook answered {response.status_code} {response.text}: check the webhook URL",
@@ -105,8 +134,15 @@ class Notifier:
             f"{incident.id}: {incident.severity.description}", status, text, impact
         )
 
-    def post_status(self, name: str, status: str, text: str, impact: str | None = None) -> Message:
-        """Open a status page incident (``status`` "scheduled" for a maintenance notice)."""
+    def post_status(
+        self,
+        name: str,
+        status: str,
+        text: str,
+        impact: str | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> Message:
+        """Open a status page incident (``status`` "scheduled" for a maintenance ``window``)."""
         client = ApiClient(
             "Statuspage API",
             STATUSPAGE_API,
@@ -119,6 +155,9 @@ class Notifier:
         incident: dict[str, str] = {"name": name, "status": status, "body": text}
         if impact:
             incident["impact_override"] = impact
+        if window:
+            incident["scheduled_for"] = window[0].isoformat()
+            incident["scheduled_until"] = window[1].isoformat()
         client.request(
             "POST",
             f"/v1/pages/{self.channels.statuspage_page_id}/incidents",
@@ -149,13 +188,16 @@ class Notifier:
         }
         client.request("POST", "/v3/mail/send", json=body, expect=(202,))
 
-    def post_slack(self, text: str) -> Message:
-        message = self._slack(text)
+    def post_slack(self, text: str, channel: str | None = None) -> Message:
+        """Post to ``channel``, by default the guide's internal incident channel."""
+        message = self._slack(text, channel or internal_channel(self.guide))
         self.sent.append(message)
         return message
 
-    def schedule_status_page(self, name: str, text: str) -> Message:
-        message = self.post_status(name, "scheduled", text)
+    def schedule_status_page(
+        self, name: str, text: str, window: tuple[datetime, datetime]
+    ) -> Message:
+        message = self.post_status(name, "scheduled", text, window=window)
         self.sent.append(message)
         return message
 

@@ -8,7 +8,9 @@ Escalation Matrix, Emergency Contacts).
   matrix is paged when an incident opens; every time the current rung's response deadline
   (the severity's, from the Response Timeline) passes without acknowledgement, the next rung is
   paged, up to the final one. Acknowledgement stops escalation; a severity change applies the new
-  deadline from the latest page.
+  deadline from the latest page. Each page is handed to a :class:`Pager` at the instant it is
+  sent: :meth:`Escalation.advance` lets time pass deadline by deadline, so a page is never
+  stamped with a time it was not sent at.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.guide.model import Guide, Role, SeverityLevel, Statement
@@ -47,6 +50,12 @@ def classify(facts: list[str], guide: Guide) -> SeverityLevel:
             raise ConfigurationError(f"no severity level of the guide describes {phrase!r}")
         matched += levels
     return min(matched, key=lambda s: s.level)
+
+
+class Pager(Protocol):
+    """Rings an emergency contact (``number`` None: the guide gives the role none)."""
+
+    def page(self, role: str, number: str | None, text: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,11 @@ def contact_for(role: Role, contacts: tuple[Statement, ...]) -> str | None:
 class Escalation:
     """Pages rungs of the guide's escalation matrix as response deadlines pass."""
 
-    def __init__(self, guide: Guide, clock: Clock) -> None:
+    def __init__(self, guide: Guide, clock: Clock, pager: Pager | None = None) -> None:
         self.ladder = guide.escalation
         self.contacts = guide.statements_in("Technical Team")
         self.clock = clock
+        self.pager = pager
         self.incidents: dict[str, Incident] = {}
         self._ids = itertools.count(1)
 
@@ -118,28 +128,40 @@ class Escalation:
         return incident.pages[-1].at + timedelta(seconds=incident.severity.response_seconds)
 
     def tick(self) -> list[Page]:
-        """Page every rung whose predecessor's deadline has passed (at the deadline itself too)."""
-        paged = []
-        for incident in self.incidents.values():
-            due = self.next_escalation(incident)
-            while due is not None and self.clock.now() >= due:
-                paged.append(self._page(incident, incident.level, at=due))
-                due = self.next_escalation(incident)
-        return paged
+        """Page, now, the next rung of every incident whose deadline has passed (or is now)."""
+        return [
+            self._page(incident, incident.level)
+            for incident in self.incidents.values()
+            if (due := self.next_escalation(incident)) is not None and self.clock.now() >= due
+        ]
 
     def advance(self, seconds: float) -> list[Page]:
-        self.clock.sleep(seconds)
-        return self.tick()
+        """Let ``seconds`` pass, paging each rung at the instant its deadline passes."""
+        end = self.clock.now() + timedelta(seconds=seconds)
+        paged = self.tick()
+        while (due := self._earliest_due()) is not None and due <= end:
+            self.clock.sleep(max(0.0, (due - self.clock.now()).total_seconds()))
+            paged += self.tick()
+        self.clock.sleep(max(0.0, (end - self.clock.now()).total_seconds()))
+        return paged
 
-    def _page(self, incident: Incident, index: int, at: datetime | None = None) -> Page:
+    def _earliest_due(self) -> datetime | None:
+        dues = [d for i in self.incidents.values() if (d := self.next_escalation(i)) is not None]
+        return min(dues, default=None)
+
+    def _page(self, incident: Incident, index: int) -> Page:
         role = self.ladder[index]
+        severity = incident.severity
         page = Page(
-            incident.id,
-            role.rank,
-            role.role,
-            contact_for(role, self.contacts),
-            at or self.clock.now(),
+            incident.id, role.rank, role.role, contact_for(role, self.contacts), self.clock.now()
         )
+        if self.pager is not None:
+            self.pager.page(
+                role.role,
+                page.contact,
+                f"{incident.id} {severity.level} {severity.name}: {severity.description}"
+                f" (escalation level {role.rank}, {role.role})",
+            )
         incident.pages.append(page)
         return page
 
