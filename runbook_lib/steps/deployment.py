@@ -51,23 +51,31 @@ def app_repository(tmp_path: Path, vercel: VercelClient, version: str) -> deploy
     return deploy.Release(deploy.make_app_repo(tmp_path / "app", version), vercel)
 
 
-@when("the release checklist reports every item met", target_fixture="gate")
-@when(parsers.parse('the release checklist reports "{unmet}" unmet'), target_fixture="gate")
-def checklist(guide: Guide, unmet: str = "") -> Attempt:
-    status = {item: item not in comma_list(unmet) for item in guide.checklist}
-    return attempt(lambda: deploy.readiness_gate(guide.checklist, status))
+_BOX = re.compile(r"^\s*[-*]\s*\[([ xX])\]\s*(.+?)\s*$", re.MULTILINE)
+
+
+@when("the release's checklist reads:", target_fixture="gate")
+def checklist(guide: Guide, docstring: str) -> Attempt:
+    """The release's own ticked checklist (written in the feature, apart from the guide), judged
+    against the guide's Pre-Deployment Checklist; an item it does not list is unmet."""
+    ticked = {box.group(2): box.group(1) in "xX" for box in _BOX.finditer(docstring)}
+    return attempt(lambda: deploy.readiness_gate(guide.checklist, ticked))
 
 
 @then("the release is allowed")
 def allowed(gate: Attempt, guide: Guide, evidence: ScenarioEvidence) -> None:
+    """Red: the guide's checklist has an item the release did not tick (a sixth item)."""
     gate.unwrap()
     evidence.measure("checklist items checked", len(guide.checklist))
 
 
 @then(parsers.parse('the release is refused naming "{items}"'))
-def refused(gate: Attempt, evidence: ScenarioEvidence, items: str) -> None:
+def refused(gate: Attempt, guide: Guide, evidence: ScenarioEvidence, items: str) -> None:
+    """Red: a gate that lets unticked or unlisted items pass, or names ticked ones."""
     for item in comma_list(items):
         expect_failure(gate, evidence, item)
+    named = [i for i in guide.checklist if i not in comma_list(items) and i in str(gate.error)]
+    evidence.check("met items named as unmet", len(named), "==", 0, detail=", ".join(named))
 
 
 def _go_live(
