@@ -130,13 +130,52 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
     Then "<alert>" is <state> after 3 minutes
 
     Examples:
-      | calls                                                            | alert                 | state  |
-      | 20 OpenAI calls succeed                                          | OpenAIApiFailures     | silent |
-      | OpenAI answers 500, 429 and a timeout among 20 calls             | OpenAIApiFailures     | firing |
-      | 10 Stripe webhooks arrive correctly signed                       | StripeWebhookFailures | silent |
-      | 10 Stripe webhooks arrive and 1 has a forged signature           | StripeWebhookFailures | firing |
-      | 10 emails are delivered                                          | EmailDeliveryFailures | silent |
-      | 10 emails are sent and 2 bounce                                  | EmailDeliveryFailures | firing |
+      | calls                                                | alert             | state  |
+      | 20 OpenAI calls succeed                              | OpenAIApiFailures | silent |
+      | OpenAI answers 500, 429 and a timeout among 20 calls | OpenAIApiFailures | firing |
+
+  @guide:alerting-rules
+  Scenario Outline: Email delivery failures are counted from the events SendGrid posts to our webhook
+    The guide's "Email delivery failures" counts every email that did not reach its recipient:
+    bounced or dropped, as SendGrid's Event Webhook tells our receiver, and sends SendGrid refused.
+    Given the simulated cloud
+    And our event webhook is subscribed to SendGrid's delivery events
+    When the app sends 10 emails through SendGrid, <missing> of them to mailboxes that do not exist
+    And SendGrid posts its delivery events to our webhook
+    Then SendGrid's events told our webhook the fate of 10 emails
+    And "EmailDeliveryFailures" is <state> after 3 minutes
+
+    Examples:
+      | missing | state  |
+      | 0       | silent |
+      | 2       | firing |
+
+  @guide:alerting-rules
+  Scenario: SendGrid refusing every send makes the email alert fire, though no event arrives
+    Given the simulated cloud
+    And our event webhook is subscribed to SendGrid's delivery events
+    And SendGrid answers 500 to every send
+    When the app sends 10 emails through SendGrid, 0 of them to mailboxes that do not exist
+    And SendGrid posts its delivery events to our webhook
+    Then SendGrid's events told our webhook the fate of 0 emails
+    And "EmailDeliveryFailures" is firing after 3 minutes
+
+  @guide:alerting-rules
+  Scenario Outline: Stripe webhook failures are counted by our endpoint, which verifies Stripe's signatures
+    Our endpoint checks Stripe-Signature as Stripe's libraries do: any v1 signature made with its
+    secret, a timestamp at most 5 minutes old; every delivery it does not answer with a 2xx counts.
+    Given the simulated cloud
+    And our webhook endpoint is registered with Stripe for invoice.paid events
+    When <deliveries>
+    Then our endpoint accepted 10 deliveries and refused <refused>
+    And "StripeWebhookFailures" is <state> after 3 minutes
+
+    Examples:
+      | deliveries                                                                                                   | refused | state  |
+      | Stripe delivers 10 invoice.paid events to our endpoint                                                       | 0       | silent |
+      | Stripe delivers 10 invoice.paid events and someone else posts 1 signed with a secret of its own              | 1       | firing |
+      | Stripe delivers 10 invoice.paid events and someone posts the last one again 10 minutes later                 | 1       | firing |
+      | Stripe rolls our endpoint's signing secret, keeping the old one 24 hours, and delivers 10 invoice.paid events | 0       | silent |
 
   @guide:communication-channels @control:SOC2-CC7.3
   Scenario Outline: A firing alert is routed by severity, naming itself and its guide section

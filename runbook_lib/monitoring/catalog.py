@@ -58,8 +58,8 @@ DATABASE_UP = Gauge("supabase_db_up", binary=True)
 STATEMENT_MEAN = Gauge("supabase_statement_mean_ms")
 STORAGE = Quota("supabase_storage_used_bytes", "supabase_storage_quota_bytes")
 OPENAI_FAILURES = Counter("openai_api_failures_total")
-STRIPE_FAILURES = Counter("stripe_webhook_failures_total")
-EMAIL_FAILURES = Counter("email_delivery_failures_total")
+STRIPE_FAILURES = Counter("stripe_webhook_failures_total")  # deliveries our endpoint refused
+EMAIL_FAILURES = Counter("email_delivery_failures_total")  # refused sends + bounces/drops received
 PROBE = Gauge("probe_success", binary=True)
 RESPONSE_TIME = Gauge("avg_response_time_ms")
 HTTP_ERRORS = ErrorRatio("http_requests_errors_total", "http_requests_total")

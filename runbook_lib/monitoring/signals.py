@@ -4,25 +4,30 @@ deployment URLs and the external APIs, taken once a minute on the drill's clock.
 Each probe returns what the exporter of that system would report; the drill situations below
 (a workload, a database outage, a filled bucket, a production outage, failing builds) return
 one reading a minute, which the rule catalogue's signals turn into series
-(:mod:`runbook_lib.monitoring.catalog` names the metrics).
+(:mod:`runbook_lib.monitoring.catalog` names the metrics). Emails sent through SendGrid and
+Stripe's webhook deliveries are counted where they arrive: by our receivers
+(:mod:`runbook_lib.monitoring.webhooks`), from what the simulations really posted to them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
 import psycopg
 
-from runbook_lib.errors import ConfigurationError
+from runbook_lib.errors import ConfigurationError, ServiceError
+from runbook_lib.monitoring.webhooks import SENDGRID_API, SendGridEvents, StripeEndpoint
 from runbook_lib.procedures.backup_recovery.storage import list_objects
 from runbook_lib.procedures.deployment.vercel import VercelClient
+from runbook_lib.sim.external import StripeFake, forge_delivery, replay_delivery
+from runbook_lib.world.clock import Clock, VirtualClock
+from runbook_lib.world.http import ApiClient
 from runbook_lib.world.postgres import PostgresServer, kill_server, restart_server
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ WORKLOADS = {  # the feature's words -> the statement the application runs
     "a report that sleeps 150 ms per statement": "SELECT pg_sleep(0.15), count(*) FROM users WHERE id > {n}",
 }
 DRILL_QUOTA_BYTES = 200_000.0  # the storage bucket's quota in the drills
+STRIPE_EVENT = "invoice.paid"  # what our Stripe endpoint subscribes to in the drills
 
 
 def database_up(server: PostgresServer, database: str) -> float:
@@ -69,25 +75,6 @@ def probe_url(url: str, http: httpx.Client) -> float:
         return 0.0
 
 
-def stripe_signature(secret: str, payload: bytes, timestamp: int) -> str:
-    """Stripe's webhook signature scheme: ``t=<ts>,v1=<hex HMAC-SHA256 of "<ts>.<payload>">``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def verify_stripe_signature(
-    secret: str, payload: bytes, header: str, now: int, tolerance: int = 300
-) -> bool:
-    """What the webhook endpoint does before trusting an event (constant-time compare, 5 min tolerance)."""
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    expected = stripe_signature(secret, payload, timestamp).split("v1=")[1]
-    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
-
-
 def failed_builds(vercel: VercelClient, deployment_ids: list[str]) -> float:
     """How many of the deployments ended ERROR, read from the Vercel REST API."""
     return float([vercel.get(d).state for d in deployment_ids].count("ERROR"))
@@ -112,17 +99,78 @@ def call_openai(api_key: str, calls: int, http: httpx.Client) -> int:
     return failures
 
 
-def deliver_stripe_webhooks(
-    deliveries: int, forged: int, now: int, secret: str = "whsec_drill"
-) -> int:
-    """Deliver signed invoice.paid events, the first ``forged`` signed with the wrong secret;
-    returns how many the endpoint rejected."""
-    rejected = 0
-    for index in range(deliveries):
-        payload = json.dumps({"id": f"evt_{index}", "type": "invoice.paid"}).encode()
-        header = stripe_signature("whsec_forged" if index < forged else secret, payload, now)
-        rejected += not verify_stripe_signature(secret, payload, header, now)
-    return rejected
+@dataclass
+class Outbox:
+    """The application's sends through SendGrid: those it took (X-Message-Id, recipient) and
+    why it refused the others (after the client's retries)."""
+
+    accepted: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def customers(count: int) -> list[str]:
+    """``count`` recipients, one mailbox each."""
+    return [f"customer-{n:03d}@example.com" for n in range(1, count + 1)]
+
+
+def send_emails(
+    recipients: list[str], sendgrid_key: str, http: httpx.Client, clock: Clock
+) -> Outbox:
+    """Send one email to each recipient through SendGrid's v3 API, as the application does."""
+    client = ApiClient("SendGrid API", SENDGRID_API, sendgrid_key, "SENDGRID_API_KEY", http, clock)
+    outbox = Outbox()
+    for email in recipients:
+        body = {
+            "personalizations": [{"to": [{"email": email}]}],
+            "from": {"email": "no-reply@napoleon.ai"},
+            "subject": "Your daily summary",
+            "content": [{"type": "text/plain", "value": "Summary."}],
+        }
+        try:
+            answer = client.request("POST", "/v3/mail/send", json=body, expect=(202,))
+        except ServiceError as refused:
+            outbox.refused.append(str(refused))
+            continue
+        outbox.accepted.append((answer.headers.get("X-Message-Id", ""), email))
+    return outbox
+
+
+def email_delivery_failures(outbox: Outbox, events: SendGridEvents) -> float:
+    """Email delivery failures: sends SendGrid refused, plus the emails its Event Webhook told our
+    receiver bounced or were dropped. A SendGrid that takes no email is a delivery failure too:
+    counting bounce events alone would leave an outage of SendGrid silent (no email, no event)."""
+    return float(len(outbox.refused) + events.failures())
+
+
+def stripe_webhook_failures(endpoint: StripeEndpoint) -> float:
+    """Stripe webhook failures: the deliveries our endpoint did not answer with a 2xx (a signature
+    that does not verify with its secret, a timestamp past the tolerance, a body that is no
+    event); each is one Stripe retries, or one that was not Stripe's."""
+    return float(endpoint.refused)
+
+
+def stripe_events(stripe: StripeFake, endpoint: StripeEndpoint, events: int, at: datetime) -> None:
+    """``events`` :data:`STRIPE_EVENT` events happen at ``at``; Stripe delivers them to ``endpoint``."""
+    for _ in range(events):
+        stripe.trigger(STRIPE_EVENT, at)
+    with endpoint.client() as http:
+        stripe.deliver(http, at)
+
+
+def forged_deliveries(endpoint: StripeEndpoint, count: int, at: datetime) -> None:
+    """Someone who is not Stripe posts ``count`` events, signed with a secret of its own."""
+    with endpoint.client() as http:
+        for _ in range(count):
+            forge_delivery(http, endpoint.url, at)
+
+
+def replayed_delivery(
+    stripe: StripeFake, endpoint: StripeEndpoint, clock: VirtualClock, minutes: int
+) -> None:
+    """``minutes`` later, someone posts again the last delivery Stripe made."""
+    clock.advance(minutes * MINUTE)
+    with endpoint.client() as http:
+        replay_delivery(http, stripe.webhooks.deliveries[-1])
 
 
 def parse_faults(text: str) -> list[int | None]:

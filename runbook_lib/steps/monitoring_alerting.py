@@ -7,19 +7,20 @@ Metric names and the series that exercise them come from the rule catalogue
 from __future__ import annotations
 
 import json
-import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from runbook_lib.drill import faults
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
-from runbook_lib.monitoring import catalog, consistency, engine, signals
+from runbook_lib.monitoring import catalog, consistency, engine, signals, webhooks
 from runbook_lib.monitoring.catalog import render
 from runbook_lib.monitoring.routing import route_alert
 from runbook_lib.monitoring.rules import AlertRule
@@ -184,24 +185,164 @@ def openai_calls(
     return engine.replay(rules, catalog.OPENAI_FAILURES.failed(failed), 5)
 
 
-@when(
-    parsers.parse("{deliveries:d} Stripe webhooks arrive correctly signed"),
-    target_fixture="evaluation",
+@given(
+    "our event webhook is subscribed to SendGrid's delivery events", target_fixture="email_events"
 )
-@when(
-    parsers.parse("{deliveries:d} Stripe webhooks arrive and {forged:d} has a forged signature"),
-    target_fixture="evaluation",
-)
-def stripe_webhooks(rules: list[AlertRule], deliveries: int, forged: int = 0) -> engine.Evaluation:
-    rejected = signals.deliver_stripe_webhooks(deliveries, forged, int(time.time()))
-    return engine.replay(rules, catalog.STRIPE_FAILURES.failed(rejected), 5)
+def email_webhook(cloud: SimulatedCloud, http_client: httpx.Client) -> webhooks.SendGridEvents:
+    receiver = webhooks.SendGridEvents()
+    webhooks.subscribe_sendgrid(receiver, cloud.credentials.sendgrid_key, http_client, cloud.clock)
+    return receiver
 
 
-@when(parsers.parse("{sent:d} emails are delivered"), target_fixture="evaluation")
-@when(parsers.parse("{sent:d} emails are sent and {bounced:d} bounce"), target_fixture="evaluation")
-def emails(rules: list[AlertRule], bounced: int = 0) -> engine.Evaluation:
-    """SendGrid's event webhook reports every bounce as a "bounce" event."""
-    return engine.replay(rules, catalog.EMAIL_FAILURES.failed(bounced), 5)
+@given(parsers.parse("SendGrid {fault}"))
+def sendgrid_fault(cloud: SimulatedCloud, fault: str) -> None:
+    faults.find(faults.CLOUD, f"SendGrid {fault}").apply(cloud)
+
+
+@when(
+    parsers.parse(
+        "the app sends {sent:d} emails through SendGrid, {missing:d} of them to mailboxes that do not exist"
+    ),
+    target_fixture="outbox",
+)
+def send_emails(
+    cloud: SimulatedCloud, http_client: httpx.Client, sent: int, missing: int
+) -> signals.Outbox:
+    recipients = signals.customers(sent)
+    cloud.sendgrid.event_webhook.unknown_mailboxes.update(recipients[:missing])
+    return signals.send_emails(recipients, cloud.credentials.sendgrid_key, http_client, cloud.clock)
+
+
+@when("SendGrid posts its delivery events to our webhook", target_fixture="evaluation")
+def sendgrid_posts(
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    email_events: webhooks.SendGridEvents,
+    outbox: signals.Outbox,
+) -> engine.Evaluation:
+    with email_events.client() as http:
+        cloud.sendgrid.event_webhook.post(http)
+    failures = signals.email_delivery_failures(outbox, email_events)
+    return engine.replay(rules, catalog.EMAIL_FAILURES.failed(failures), 5)
+
+
+@then(parsers.parse("SendGrid's events told our webhook the fate of {reported:d} emails"))
+def fates_reported(
+    email_events: webhooks.SendGridEvents,
+    outbox: signals.Outbox,
+    evidence: ScenarioEvidence,
+    reported: int,
+) -> None:
+    evidence.measure("sends SendGrid accepted", len(outbox.accepted))
+    evidence.measure(
+        "sends SendGrid refused", len(outbox.refused), detail="; ".join(outbox.refused[:1])
+    )
+    evidence.measure(
+        "emails bounced or dropped, as SendGrid's events said", email_events.failures()
+    )
+    heard = email_events.reported(outbox.accepted)
+    evidence.check(
+        "accepted emails whose fate SendGrid's events told our webhook", heard, "==", reported
+    )
+
+
+@given(
+    "our webhook endpoint is registered with Stripe for invoice.paid events",
+    target_fixture="stripe_endpoint",
+)
+def stripe_endpoint(cloud: SimulatedCloud, http_client: httpx.Client) -> webhooks.StripeEndpoint:
+    key = cloud.credentials.stripe_key
+    endpoint = webhooks.register_stripe([signals.STRIPE_EVENT], key, http_client, cloud.clock)
+    cloud.redactor.register(endpoint.secret)
+    return endpoint
+
+
+@when(
+    parsers.parse("Stripe delivers {events:d} invoice.paid events to our endpoint"),
+    target_fixture="evaluation",
+)
+def stripe_delivers(
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    stripe_endpoint: webhooks.StripeEndpoint,
+    events: int,
+) -> engine.Evaluation:
+    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
+    return _stripe_alert(rules, stripe_endpoint)
+
+
+@when(
+    parsers.parse(
+        "Stripe delivers {events:d} invoice.paid events and someone else posts {forged:d} signed with a secret of its own"
+    ),
+    target_fixture="evaluation",
+)
+def stripe_and_forger(
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    stripe_endpoint: webhooks.StripeEndpoint,
+    events: int,
+    forged: int,
+) -> engine.Evaluation:
+    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
+    signals.forged_deliveries(stripe_endpoint, forged, cloud.clock.now())
+    return _stripe_alert(rules, stripe_endpoint)
+
+
+@when(
+    parsers.parse(
+        "Stripe delivers {events:d} invoice.paid events and someone posts the last one again {minutes:d} minutes later"
+    ),
+    target_fixture="evaluation",
+)
+def stripe_and_replay(
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    stripe_endpoint: webhooks.StripeEndpoint,
+    events: int,
+    minutes: int,
+) -> engine.Evaluation:
+    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
+    signals.replayed_delivery(cloud.stripe, stripe_endpoint, cloud.clock, minutes)
+    return _stripe_alert(rules, stripe_endpoint)
+
+
+@when(
+    parsers.parse(
+        "Stripe rolls our endpoint's signing secret, keeping the old one {hours:d} hours, and delivers {events:d} invoice.paid events"
+    ),
+    target_fixture="evaluation",
+)
+def stripe_rolls_secret(
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    stripe_endpoint: webhooks.StripeEndpoint,
+    hours: int,
+    events: int,
+) -> engine.Evaluation:
+    now = cloud.clock.now()
+    cloud.stripe.roll_secret(stripe_endpoint.endpoint_id, now, timedelta(hours=hours))
+    signals.stripe_events(cloud.stripe, stripe_endpoint, events, now)
+    return _stripe_alert(rules, stripe_endpoint)
+
+
+def _stripe_alert(rules: list[AlertRule], endpoint: webhooks.StripeEndpoint) -> engine.Evaluation:
+    failures = signals.stripe_webhook_failures(endpoint)
+    return engine.replay(rules, catalog.STRIPE_FAILURES.failed(failures), 5)
+
+
+@then(parsers.parse("our endpoint accepted {accepted:d} deliveries and refused {refused:d}"))
+def stripe_answers(
+    stripe_endpoint: webhooks.StripeEndpoint,
+    evidence: ScenarioEvidence,
+    accepted: int,
+    refused: int,
+) -> None:
+    why = "; ".join(stripe_endpoint.reasons())
+    evidence.check("deliveries our endpoint accepted", stripe_endpoint.accepted, "==", accepted)
+    evidence.check(
+        "deliveries our endpoint refused", stripe_endpoint.refused, "==", refused, detail=why
+    )
 
 
 @when(parsers.parse('"{alert}" fires and is routed'), target_fixture="routed")

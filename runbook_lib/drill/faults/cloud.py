@@ -1,6 +1,7 @@
 """Faults of the simulated services: the Supabase Management API (guide: Database Backups),
 the Vercel API (guide: Deployment Procedures), Slack and the status page (guide: Incident
-Response). Each acts on a :class:`~runbook_lib.sim.cloud.SimulatedCloud`."""
+Response), SendGrid and Stripe (guide: Alerting Rules, External Service Alerts). Each acts on a
+:class:`~runbook_lib.sim.cloud.SimulatedCloud`."""
 
 from __future__ import annotations
 
@@ -52,6 +53,18 @@ def _slack_revoked(cloud: SimulatedCloud) -> None:
 
 def _statuspage_down(cloud: SimulatedCloud) -> None:
     cloud.statuspage.inject(503, times=EVERY)
+
+
+def _sendgrid_refuses_sends(cloud: SimulatedCloud) -> None:
+    cloud.sendgrid.inject(500, times=EVERY, path_contains="/v3/mail/send")
+
+
+def _sendgrid_events_stalled(cloud: SimulatedCloud) -> None:
+    cloud.sendgrid.event_webhook.stalled = True
+
+
+def _stripe_webhooks_paused(cloud: SimulatedCloud) -> None:
+    cloud.stripe.paused = True
 
 
 FAULTS: tuple[Fault[SimulatedCloud, None], ...] = (
@@ -131,6 +144,28 @@ FAULTS: tuple[Fault[SimulatedCloud, None], ...] = (
         "the status page API answers 503 to every request",
         "detected",
         _statuspage_down,
+        run_wide=True,
+    ),
+    Fault(
+        "sendgrid-outage",
+        "SendGrid answers 500 to every mail send",
+        "detected",
+        _sendgrid_refuses_sends,
+        says="SendGrid answers 500 to every send",
+        run_wide=True,
+    ),
+    Fault(
+        "sendgrid-events-stalled",
+        "SendGrid accepts every send but its Event Webhook never posts an event",
+        "detected",
+        _sendgrid_events_stalled,
+        run_wide=True,
+    ),
+    Fault(
+        "stripe-webhooks-paused",
+        "Stripe delivers no webhook event",
+        "detected",
+        _stripe_webhooks_paused,
         run_wide=True,
     ),
 )
