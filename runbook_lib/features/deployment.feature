@@ -11,7 +11,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
 
   @guide:pre-deployment-checklist
   Scenario: A release with every checklist item met is allowed
-    When the release's checklist reads:
+    Given the release's checklist reads:
       """
       - [x] All tests passing
       - [x] Code review completed
@@ -19,17 +19,19 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
       - [x] Performance benchmarks met
       - [x] Documentation updated
       """
+    When the release gate judges it against the guide's checklist
     Then the release is allowed
 
   @guide:pre-deployment-checklist
   Scenario: A release with unmet checklist items is refused, naming them
-    When the release's checklist reads:
+    Given the release's checklist reads:
       """
       - [x] All tests passing
       - [x] Code review completed
       - [ ] Security scan clean
       - [x] Performance benchmarks met
       """
+    When the release gate judges it against the guide's checklist
     Then the release is refused naming "Security scan clean, Documentation updated"
 
   @guide:deployment-steps

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,9 +270,13 @@ def stakeholders_emailed(
     evidence: ScenarioEvidence,
     level: str,
 ) -> None:
-    """One email to the stakeholder list when the guide's Stakeholders line names ``level``,
-    none otherwise. Red: a notifier that drops a level the guide names (P1) or adds one."""
-    named = level in communications.stakeholder_levels(guide)
+    """One email to the stakeholder list when the guide's Stakeholders line names ``level``
+    (read here, not through the notifier's parser), none otherwise. Red: a notifier that drops
+    a level the guide names (P1), or keeps P1 once the guide says "P0" only."""
+    lines = [
+        s.text for s in guide.statements_in("Communication Channels") if s.label == "Stakeholders"
+    ]
+    named = any(re.search(rf"\b{re.escape(level)}\b", line) for line in lines)
     evidence.check(
         "direct emails to the stakeholder list",
         len(cloud.sendgrid.received_by(incident_channels.stakeholders)),

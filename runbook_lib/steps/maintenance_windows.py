@@ -17,6 +17,7 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
+from runbook_lib.guide.units import parse_duration
 from runbook_lib.procedures import maintenance_windows as maintenance
 from runbook_lib.procedures.incident_response.communications import (
     Channels,
@@ -124,17 +125,20 @@ def slack_notified(
     guide: Guide, cloud: SimulatedCloud, window: maintenance.Window, evidence: ScenarioEvidence
 ) -> None:
     """From the notice's arrival in the channel to the window's start, against the guide's
-    Internal line. Red: notices sent at once (days early) or late, a hard-coded 24h when the
-    guide says 48h, a hard-coded channel when the guide names another, or no notice."""
+    Internal line (read here, not through the procedure's parser). Red: notices sent at once
+    (days early) or late, a hard-coded 24h when the guide says 48h, a hard-coded channel when
+    the guide names another, or no notice."""
     channel = maintenance_channel(guide)
     received = cloud.slack.received_in(channel)
     evidence.check(f"maintenance notices in {channel}", len(received), "==", 1)
+    internal = [n.text for n in guide.maintenance_notices if n.label == "Internal"]
     evidence.check(
         "notice lead time",
         (window.start - received[0].at).total_seconds(),
         "==",
-        maintenance.notice_lead_seconds(guide),
+        parse_duration(internal[0]),
         "s",
+        detail=f"the guide: '{internal[0]}'",
     )
 
 
