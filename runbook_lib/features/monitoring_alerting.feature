@@ -181,7 +181,7 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
   Scenario Outline: A firing alert is routed by severity, naming itself and its guide section
     Given the simulated cloud
     When "<alert>" fires and is routed
-    Then Slack #incidents names "<alert>", its severity and "<section>"
+    Then the guide's incident channel names "<alert>", its severity and "<section>"
     And the status page shows <pages> incident
     And no routed message carries a credential
 

@@ -26,8 +26,8 @@ from runbook_lib.monitoring.routing import route_alert
 from runbook_lib.monitoring.rules import AlertRule
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.deployment.vercel import VercelClient
-from runbook_lib.procedures.incident_response.communications import Notifier
-from runbook_lib.sim.cloud import INCIDENTS_CHANNEL, SimulatedCloud
+from runbook_lib.procedures.incident_response.communications import Notifier, internal_channel
+from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -358,11 +358,18 @@ def route(
     return rule
 
 
-@then(parsers.parse('Slack #incidents names "{alert}", its severity and "{section}"'))
+@then(parsers.parse('the guide\'s incident channel names "{alert}", its severity and "{section}"'))
 def slack_names(
-    cloud: SimulatedCloud, routed: AlertRule, evidence: ScenarioEvidence, alert: str, section: str
+    guide: Guide,
+    cloud: SimulatedCloud,
+    routed: AlertRule,
+    evidence: ScenarioEvidence,
+    alert: str,
+    section: str,
 ) -> None:
-    text = cloud.slack.in_channel(INCIDENTS_CHANNEL)[0]["text"]
+    messages = cloud.slack.in_channel(internal_channel(guide))
+    evidence.check(f"messages in {internal_channel(guide)}", len(messages), ">=", 1)
+    text = messages[0]["text"]
     for part in (alert, routed.labels["severity"], section):
         evidence.check_true(f"Slack message names {part!r}", part in text)
 
