@@ -70,6 +70,7 @@ class StoredBackup:
     sha256: str
     size_bytes: int
     taken_at: str
+    format: DumpFormat = "custom"  # from the object's metadata: which tool restores it
 
 
 def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
@@ -200,7 +201,9 @@ def upload_backup(s3: S3Client, backup: DatabaseBackup, bucket: str) -> StoredBa
         "format": backup.format,
     }
     s3.upload_file(str(backup.path), bucket, key, ExtraArgs={"Metadata": metadata})
-    return StoredBackup(key, backup.sha256, backup.size_bytes, backup.taken_at.isoformat())
+    return StoredBackup(
+        key, backup.sha256, backup.size_bytes, backup.taken_at.isoformat(), backup.format
+    )
 
 
 def list_backups(s3: S3Client, bucket: str) -> list[StoredBackup]:
@@ -215,6 +218,7 @@ def list_backups(s3: S3Client, bucket: str) -> list[StoredBackup]:
                     meta.get("sha256", ""),
                     int(meta.get("size", obj["Size"])),
                     meta.get("taken-at", ""),
+                    "plain" if meta.get("format") == "plain" else "custom",
                 )
             )
     return sorted(found, key=lambda b: b.taken_at, reverse=True)

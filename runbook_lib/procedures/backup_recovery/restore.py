@@ -4,7 +4,8 @@
   server: only the connection target changes (``-h`` host, plus ``-p`` port); every mapping is
   returned so the evidence can show it.
 - :func:`recover_database` is the verified procedure: fetch the newest backup and prove its
-  checksum, restore into a scratch database with parallel jobs, prove the copy equals the
+  checksum, restore into a scratch database (a custom-format dump with ``pg_restore -j``, plain
+  SQL with ``psql`` in one stream: :func:`restore_backup`), prove the copy equals the
   backup's source, check heap and indexes, and only then promote it under the production name.
   A restore that fails or differs is never promoted.
 """
@@ -21,7 +22,11 @@ from typing import TYPE_CHECKING
 
 from runbook_lib.errors import BackupCorrupted, ProcedureFailed
 from runbook_lib.procedures.backup_recovery import verify
-from runbook_lib.procedures.backup_recovery.backup import download_backup, list_backups
+from runbook_lib.procedures.backup_recovery.backup import (
+    DumpFormat,
+    download_backup,
+    list_backups,
+)
 from runbook_lib.world import rewrites, shell
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
@@ -100,6 +105,7 @@ class RecoveryResult:
     database_bytes: int
     jobs: int
     steps: tuple[Step, ...]
+    format: DumpFormat = "custom"  # of the backup restored: pg_restore -j (custom) or psql (plain)
 
     @property
     def seconds(self) -> float:
@@ -197,6 +203,30 @@ def restore_dump(
     raise ProcedureFailed(f"pg_restore failed: {_last(result.stderr)}")
 
 
+def restore_backup(
+    server: PostgresServer,
+    backup: Path,
+    database: str,
+    fmt: DumpFormat,
+    jobs: int,
+    during: Callable[[], None] | None = None,
+) -> str:
+    """Restore ``backup`` with the tool its format needs: ``pg_restore -j jobs`` for a custom-format
+    dump, ``psql`` (one stream, ``jobs`` unused) for plain SQL. Returns the tool's name."""
+    if fmt == "custom":
+        restore_dump(server, backup, database, jobs, during)
+        return "pg_restore"
+    worker = threading.Thread(target=during, daemon=True) if during else None
+    if worker:
+        worker.start()
+    try:
+        restore_plain(server, backup, database)
+    finally:
+        if worker:
+            worker.join(timeout=30)
+    return "psql"
+
+
 def _last(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else "no output"
@@ -218,27 +248,31 @@ def recover_database(
     jobs: int | None = None,
     during_restore: Callable[[], None] | None = None,
     after_restore: Callable[[str], None] | None = None,
+    fmt: DumpFormat | None = None,
 ) -> RecoveryResult:
-    """Restore the newest backup of ``bucket`` as ``target``, verified before it is promoted;
-    each step is timed on ``clock`` (a wall clock in the drills: the RTO is real time)."""
-    jobs = jobs or default_jobs()
+    """Restore the newest backup of ``bucket`` (of format ``fmt``, when given) as ``target``,
+    verified before it is promoted; each step is timed on ``clock`` (a wall clock in the drills:
+    the RTO is real time). Plain SQL is restored by psql in one stream (``jobs`` is then 1)."""
     scratch = f"{target}_restoring"
     steps: list[Step] = []
 
     started = clock.monotonic()
-    backups = list_backups(s3, bucket)
+    backups = [b for b in list_backups(s3, bucket) if fmt is None or b.format == fmt]
     if not backups:
-        raise ProcedureFailed("no database backup in the backup bucket: nothing to restore")
+        raise ProcedureFailed(
+            f"no {fmt or 'database'} backup in the backup bucket: nothing to restore"
+        )
     dump = download_backup(s3, backups[0], workdir, bucket)
     steps.append(Step("fetch and checksum the newest backup", clock.monotonic() - started))
+    jobs = 1 if backups[0].format == "plain" else jobs or default_jobs()
 
     started = clock.monotonic()
     server.create_database(scratch)
     try:
-        restore_dump(server, dump, scratch, jobs, during_restore)
+        tool = restore_backup(server, dump, scratch, backups[0].format, jobs, during_restore)
         if after_restore:
             after_restore(scratch)
-        steps.append(Step("pg_restore", clock.monotonic() - started))
+        steps.append(Step(tool, clock.monotonic() - started))
 
         started = clock.monotonic()
         verify.require_identical(source, verify.fingerprint(server, scratch))
@@ -262,6 +296,7 @@ def recover_database(
         int(str(row[0])) if row else 0,
         jobs,
         tuple(steps),
+        backups[0].format,
     )
 
 
