@@ -59,6 +59,14 @@ CATALOGUE: dict[str, KnownFinding] = {
             "enable point-in-time recovery (WAL archiving) or back up at least as often as the RPO",
         ),
         KnownFinding(
+            "GUIDE-RTO-RESTORE-PATH",
+            "Recovery Time Objectives (RTO)",
+            "the guide's database recovery path does not restore the database within the Database RTO",
+            "take custom-format dumps (pg_dump -Fc) and restore them with pg_restore -j N where the "
+            "drill shows that path within the RTO; where it is not either, restore a physical "
+            "backup (Supabase point-in-time recovery) or set a Database RTO a restore can meet",
+        ),
+        KnownFinding(
             "GUIDE-STORAGE-BACKUP-UNSCHEDULED",
             "File Storage Backups",
             "the guide states no schedule for file storage backups, so the File Storage RPO is unproven",
