@@ -36,15 +36,19 @@ def test_restore_benchmark_runs_and_reports_ratios(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(output.read_text())
-    for key in (
-        "raw_pg_restore_seconds",
-        "drill_restore_over_raw",
-        "verify_over_restore",
-        "single_copy_mib_per_second",
-    ):
-        assert result[key] > 0
-    assert "error" in result["prediction"]
-    assert "x raw (target <= 1.05)" in done.stdout
+    assert result["single_copy_mib_per_second"] > 0
+    assert set(result["assumptions"]) == {"storage", "network", "parallelism", "model"}
+    assert result["storage"].startswith("disk (")  # never the RAM disk: timings include disk I/O
+    paths = result["paths"]
+    assert paths["guide"]["label"] == "guide's path: plain SQL through psql, single stream"
+    assert paths["corrected"]["label"].startswith("corrected path: custom format, pg_restore -j ")
+    for path in paths.values():
+        for key in ("raw_seconds", "drill_restore_over_raw", "verify_over_restore"):
+            assert path[key] > 0
+        assert set(path["prediction"]["phases"]) == {"restore", "verify"}
+        assert "error" in path["prediction"]
+        assert path["label"] in done.stdout
+    assert done.stdout.count("x raw (target <= 1.05)") == 2
 
 
 def test_benchmark_rejects_bad_arguments() -> None:
