@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -265,7 +266,17 @@ def assumptions(storage: str, jobs: int) -> dict[str, str]:
 
 
 def run(size_mb: float, predict_from_mb: float, repeat: int, jobs: int) -> dict[str, Any]:
+    """The whole benchmark; its dumps are removed with the cluster, also after a failure."""
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
+    try:
+        return measure(work, size_mb, predict_from_mb, repeat, jobs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    work: Path, size_mb: float, predict_from_mb: float, repeat: int, jobs: int
+) -> dict[str, Any]:
     # autovacuum off: its background work after one restore would land on the next one's clock
     # on the disk, not the RAM disk drills use: throughput figures must include disk I/O
     disk = Path(os.environ.get("RUNBOOK_PG_TMPDIR") or tempfile.gettempdir())
