@@ -173,7 +173,7 @@ def test_a_rehearsal_of_the_staging_target_uses_its_names_database_and_tokens(
             {**STAGING_ENV, "RUNBOOK_STAGING_PG_DSN": server.dsn()},
             "--stand-ins",
             "-k",
-            "aws_s3_sync_copies or automated_daily_backup or deployment_steps_run_in_order",
+            "aws_s3_sync_copies or operators_backup_check or deployment_steps_run_in_order",
         )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     evidence = json.loads((tmp_path / "evidence.json").read_text())
