@@ -109,6 +109,14 @@ def drill(
             help="With --target: rehearse it, simulations answering for its S3 and HTTP APIs.",
         ),
     ] = False,
+    kill_matrix: Annotated[
+        Path | None,
+        typer.Option(
+            "--kill-matrix",
+            help="A kill matrix of `runbook mutate`: the evidence names, per scenario, the "
+            "mutations that kill it, or lists it as unproven.",
+        ),
+    ] = None,
 ) -> None:
     """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
     from runbook_lib.drill.faults import run_wide, verdict
@@ -129,6 +137,7 @@ def drill(
         fault=fault,
         workers=workers,
         evidence_dir=report_dir,
+        kill_matrix=kill_matrix,
     )
     # a bad RUNBOOK_* variable, a broken guide, option or target stops here, with one line
     options.validate(Settings.from_environ(os.environ))
@@ -170,6 +179,62 @@ def _print_summary(
         for finding_id, title in unique.items():
             typer.echo(f"  {finding_id}: {title}")
     typer.echo(f"\nevidence: {directory / 'evidence.json'}")
+
+
+@app.command()
+def mutate(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Feature file stem(s): only their scenarios and mutations."),
+    ] = None,
+    mutation: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mutation", help="Run only these mutations (names: `runbook mutate --list`)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", help="Where to write the matrix (default: reports/kill-matrix.json)."
+        ),
+    ] = None,
+    pg: Annotated[
+        str | None,
+        typer.Option(
+            "--pg", envvar="RUNBOOK_PG", help="PostgreSQL: auto, embedded, container or dsn."
+        ),
+    ] = None,
+    listing: Annotated[
+        bool, typer.Option("--list", help="List the mutations and what each breaks; run nothing.")
+    ] = False,
+) -> None:
+    """Run every mutation (guide edits, world faults, procedure no-ops) against an unmutated
+    baseline and print the kill matrix; exit 1 when a scenario is killed by no mutation."""
+    from runbook_lib.drill import mutations
+    from runbook_lib.drill.mutations import matrix
+    from runbook_lib.drill.options import DrillOptions, Settings
+    from runbook_lib.paths import default_reports
+
+    stems = tuple(s.removesuffix(".feature") for item in (only or []) for s in item.split())
+    selected = (
+        tuple(mutations.find(name) for name in mutation)
+        if mutation
+        else mutations.for_features(stems)
+    )
+    if listing:
+        for item in selected:
+            typer.echo(f"{item.name:<44} {item.kind:<16} {', '.join(item.features)}: {item.breaks}")
+        return
+    options = DrillOptions.from_environ(os.environ, pg=pg, only=stems, workers="0")
+    options.validate(Settings.from_environ(os.environ))
+    document = matrix.build(options, selected, say=typer.echo)
+    path = matrix.write(document, output or default_reports() / "kill-matrix.json")
+    typer.echo("")
+    typer.echo(matrix.render(document))
+    typer.echo(f"\nkill matrix: {path}")
+    if document["summary"]["unproven"]:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -121,6 +121,7 @@ class DrillOptions:
     fault: str | None = None
     workers: str = "auto"
     evidence_dir: Path | None = None
+    kill_matrix: Path | None = None  # `runbook mutate`'s matrix: per scenario, proof or unproven
 
     @property
     def config_dir(self) -> ConfigDir:
@@ -147,6 +148,7 @@ class DrillOptions:
         """The options of this pytest process (``runbook drill``'s child, or plain pytest)."""
         features = config.getini(FEATURES_INI)
         evidence_dir = config.getoption("evidence_dir")
+        kill_matrix = config.getoption("kill_matrix")
         return cls(
             guide=Path(config.getoption("guide")),
             features=config.rootpath / features if features else DEFAULT_FEATURES,
@@ -160,6 +162,7 @@ class DrillOptions:
             fault=config.getoption("game_day_fault"),
             workers=str(config.getoption("numprocesses", None) or 0),
             evidence_dir=Path(evidence_dir) if evidence_dir else None,
+            kill_matrix=Path(kill_matrix) if kill_matrix else None,
         )
 
     def load_target(self, environ: Mapping[str, str]) -> Target:
@@ -214,6 +217,10 @@ class DrillOptions:
         resolve_backend(self.pg, settings.docker_host)
         if self.fault:
             find_fault(self.fault)
+        if self.kill_matrix is not None and not self.kill_matrix.is_file():
+            raise ConfigurationError(
+                f"--kill-matrix {self.kill_matrix}: no such file; write one with `runbook mutate`"
+            )
         self.load_target(os.environ)
         if self.target:
             if self.fault and not self.stand_ins:
@@ -245,6 +252,8 @@ class DrillOptions:
             args += [f"--numprocesses={self.workers}", "--dist=worksteal"]
         if self.fault:
             args.append(f"--game-day-fault={self.fault}")
+        if self.kill_matrix is not None:
+            args.append(f"--kill-matrix={self.kill_matrix.resolve()}")
         if self.target:
             args.append(f"--target={self.target}")
         if self.allow_production:
@@ -301,4 +310,9 @@ def add_options(parser: pytest.Parser, environ: Mapping[str, str] = os.environ) 
     )
     group.addoption(
         "--game-day-fault", default=None, help="(set by `runbook drill --fault`) the fault active"
+    )
+    group.addoption(
+        "--kill-matrix",
+        default=None,
+        help="a kill matrix of `runbook mutate`: evidence lists the scenarios no mutation kills",
     )
