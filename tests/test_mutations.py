@@ -244,3 +244,34 @@ def test_a_drill_given_the_matrix_lists_unproven_scenarios(
     missing = runbook("drill", "--only", FEATURE, "--kill-matrix", str(tmp_path / "none.json"))
     assert missing.returncode == 2
     assert "--kill-matrix" in missing.stderr
+
+
+def _run(statuses: dict[str, str], problem: str = "") -> matrix.DrillRun:
+    records = {
+        node: {"status": status, "error": f"{status} error", "name": node, "feature_file": "f"}
+        for node, status in statuses.items()
+    }
+    return matrix.DrillRun(1, records, problem)
+
+
+def test_a_kill_is_a_changed_verdict_of_a_scenario_the_baseline_could_judge() -> None:
+    baseline = _run({"a": "passed", "b": "gap", "c": "passed", "d": "failed", "e": "passed"})
+    mutated = _run({"a": "failed", "b": "passed", "c": "skipped", "d": "passed", "e": "passed"})
+    assert set(matrix.killed(baseline, mutated)) == {"a", "b"}
+    assert matrix.killed(baseline, _run({"a": "failed"}, problem="exit 2: usage")) == {}
+
+
+def test_a_mutation_of_no_selected_feature_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def fake(options: DrillOptions, *_args: object) -> matrix.DrillRun:
+        ran.append(options.only)
+        return _run({"x": "passed"})
+
+    monkeypatch.setattr(matrix, "run_drills", fake)
+    document = matrix.build(
+        DrillOptions(only=("guide",)), [find("weekly-window-on-monday")], say=lambda _: None
+    )
+    assert ran == [("guide",)]  # the baseline only
+    assert "runs against none of guide" in document["mutations"][0]["problem"]
+    assert document["summary"]["not_applied"] == ["weekly-window-on-monday"]

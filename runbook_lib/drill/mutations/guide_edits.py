@@ -179,12 +179,6 @@ GUIDE_EDITS: tuple[Mutation, ...] = (
         ("- **Vercel Support**: support@vercel.com", "- **Vercel Support**: support at vercel.com"),
     ),
     _edit(
-        "incident-channel-renamed",
-        "the guide's internal channel is Slack #ops-alerts, not #incidents",
-        ("incident_response", "maintenance_windows", "monitoring_alerting"),
-        ("- **Internal**: Slack #incidents", "- **Internal**: Slack #ops-alerts"),
-    ),
-    _edit(
         "remediation-phase-renamed",
         "the security response's third phase is called Recovery, not Remediation",
         ("incident_response",),

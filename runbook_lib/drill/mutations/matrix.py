@@ -156,11 +156,15 @@ def build(
         runs: list[tuple[Mutation, DrillRun, dict[str, dict[str, Any]]]] = []
         for index, mutation in enumerate(selected, 1):
             features = tuple(stem for stem in mutation.features if stem in stems)
-            run = run_drills(
-                dataclasses.replace(options, only=features),
-                root / f"m{index:03d}",
-                mutation,
-                limit,
+            run = (
+                run_drills(
+                    dataclasses.replace(options, only=features),
+                    root / f"m{index:03d}",
+                    mutation,
+                    limit,
+                )
+                if features
+                else DrillRun(-1, {}, f"runs against none of {', '.join(stems)}")
             )
             kills = killed(baseline, run)
             runs.append((mutation, run, kills))

@@ -327,9 +327,9 @@ WORLD_FAULTS: tuple[Mutation, ...] = (
         ("max(supabase_statement_mean_ms) >= 100", "max(supabase_statement_mean_ms) >= 200"),
     ),
     _rules(
-        "rule-slow-statement-in-seconds",
-        "the deployed slow-statement rule compares milliseconds with 0.1 (seconds)",
-        ("max(supabase_statement_mean_ms) >= 100", "max(supabase_statement_mean_ms) >= 0.1"),
+        "rule-slow-statement-1-microsecond",
+        "the deployed slow-statement rule fires at 0.001 ms, below any statement's time",
+        ("max(supabase_statement_mean_ms) >= 100", "max(supabase_statement_mean_ms) >= 0.001"),
     ),
     _rules(
         "rule-database-down-for-10m",
