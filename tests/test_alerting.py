@@ -118,10 +118,14 @@ def test_metric_names_are_typed_only_in_the_catalogue() -> None:
         *root.glob("tests/*.py"),
     ]
     names = {n for m in catalog.MEASURES for n in m.names.values()}
+    # the mutation suite quotes the deployed rule file verbatim in order to break it: its text
+    # edits must match that file, not the catalogue's names (a changed catalogue makes them
+    # fail loudly: tests/test_mutations.py checks every edit's text occurs in its file)
+    quoting_the_rule_file = {"runbook_lib/drill/mutations/world.py"}
     typed = {
         f"{path.relative_to(root)}: {name}"
         for path in sources
-        if path.name != "catalog.py"
+        if path.name != "catalog.py" and str(path.relative_to(root)) not in quoting_the_rule_file
         for name in names
         if name in path.read_text(encoding="utf-8")
     }
