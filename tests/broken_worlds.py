@@ -10,17 +10,14 @@ and that every other selected scenario passed.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.guide.model import load_guide
-from runbook_lib.paths import DEFAULT_GUIDE, SCENARIOS
-from tests.helpers import ROOT, child_environ
+from runbook_lib.paths import DEFAULT_GUIDE
+from tests.helpers import child_drill, child_environ
 
 Edit = tuple[str, str]  # (old, new): an exact replacement in the guide's Markdown, made once
 
@@ -77,36 +74,17 @@ def drill(case: Case, directory: Path) -> Drill:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), env.get("PYTHONPATH")]))
         plugin = ["-p", "broken_world_mutant"]
     evidence_dir = directory / "evidence"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(SCENARIOS),
-            "-q",
-            "-p",
-            "no:randomly",
-            *plugin,
-            "-n",
-            "0",
-            "--pg=embedded",
-            f"--guide={edited_guide(directory, case.world.edits)}",
-            f"--only={case.feature}",
-            "-k",
-            case.select,
-            f"--evidence-dir={evidence_dir}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
+    done, document = child_drill(
+        *plugin,
+        f"--guide={edited_guide(directory, case.world.edits)}",
+        f"--only={case.feature}",
+        "-k",
+        case.select,
+        evidence_dir=evidence_dir,
         env=env,
     )
+    records = document["scenarios"]
     output = done.stdout[-4000:] + done.stderr[-2000:]
-    written = evidence_dir / "evidence.json"
-    assert written.exists(), output
-    records = json.loads(written.read_text())["scenarios"]
     return Drill(
         done.returncode, output, {str(r["node_id"]).rpartition("::")[2]: r for r in records}
     )

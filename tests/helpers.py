@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from runbook_lib.evidence.records import RunInfo
 from runbook_lib.world.postgres import cluster_parent, pid_alive
@@ -76,3 +78,31 @@ def runbook(
         cwd=ROOT,
         env={**child_environ(), **(env or {})},
     )
+
+
+def child_drill(
+    *args: str,
+    evidence_dir: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """One serial child drill (pytest on the packaged scenarios, embedded PostgreSQL unless
+    ``args`` say otherwise) writing ``evidence_dir``; the run and its evidence.json."""
+    from runbook_lib.paths import SCENARIOS
+
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", str(SCENARIOS), "-q", "-p", "no:randomly"),
+            *("-n", "0", "--pg=embedded", *args, f"--evidence-dir={evidence_dir}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+        env=env if env is not None else child_environ(),
+    )
+    written = evidence_dir / "evidence.json"
+    assert written.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    document: dict[str, Any] = json.loads(written.read_text())
+    return done, document

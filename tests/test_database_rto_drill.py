@@ -4,15 +4,12 @@ cannot meet turns the scenario red for that path, with the finding."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.guide.model import load_guide
-from runbook_lib.paths import DEFAULT_GUIDE, SCENARIOS
-from tests.helpers import ROOT, child_environ
+from runbook_lib.paths import DEFAULT_GUIDE
+from tests.helpers import child_drill
 
 SCENARIO = "test_database_recovery_meets_the_database_rto_measured_and_predicted_at_production_size"
 GUIDE_PATH = "guide's path: plain SQL through psql, single stream"
@@ -23,34 +20,13 @@ DATABASE_ROW = "| Database | 15 minutes | 1 hour |"
 def run_scenario(tmp_path: Path, guide: Path = DEFAULT_GUIDE) -> tuple[dict[str, Any], Any]:
     """One serial child drill of the RTO scenario; its evidence record and the run's metadata."""
     evidence_dir = tmp_path / "evidence"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(SCENARIOS),
-            "-q",
-            "-p",
-            "no:randomly",
-            "-n",
-            "0",
-            "--pg=embedded",
-            f"--guide={guide}",
-            "--only=recovery_objectives",
-            "-k",
-            SCENARIO,
-            f"--evidence-dir={evidence_dir}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-        env=child_environ(),
+    _, document = child_drill(
+        f"--guide={guide}",
+        "--only=recovery_objectives",
+        "-k",
+        SCENARIO,
+        evidence_dir=evidence_dir,
     )
-    written = evidence_dir / "evidence.json"
-    assert written.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    document = json.loads(written.read_text())
     (record,) = document["scenarios"]
     return record, document["run"]
 

@@ -10,10 +10,7 @@ name); the guide as written runs all the selections in one child drill.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +20,8 @@ import pytest
 
 from runbook_lib.evidence.findings import CATALOGUE
 from runbook_lib.guide.model import load_guide
-from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE, SCENARIOS
-from tests.helpers import ROOT, child_environ
+from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE
+from tests.helpers import child_drill
 
 Edit = tuple[str, str]  # (old, new): an exact replacement in the guide's Markdown, made once
 
@@ -246,34 +243,14 @@ class Drill:
 
 def drill(guide: Path, selected: Sequence[Fix], evidence_dir: Path) -> Drill:
     """One child drill of the selected scenarios, serial, on the embedded PostgreSQL."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(SCENARIOS),
-            "-q",
-            "-p",
-            "no:randomly",
-            "-n",
-            "0",
-            "--pg=embedded",
-            f"--guide={guide}",
-            *sorted({f"--only={fix.feature}" for fix in selected}),
-            "-k",
-            " or ".join(fix.scenario for fix in selected),
-            f"--evidence-dir={evidence_dir}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-        env=child_environ(),
+    done, document = child_drill(
+        f"--guide={guide}",
+        *sorted({f"--only={fix.feature}" for fix in selected}),
+        "-k",
+        " or ".join(fix.scenario for fix in selected),
+        evidence_dir=evidence_dir,
     )
-    written = evidence_dir / "evidence.json"
-    assert written.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    records = json.loads(written.read_text())["scenarios"]
+    records = document["scenarios"]
     scenarios = {str(r["node_id"]).rpartition("::")[2]: r for r in records}
     assert sorted(scenarios) == sorted(fix.scenario for fix in selected), done.stdout[-3000:]
     return Drill(done.returncode, done.stdout, scenarios)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runbook_lib.guide.model import load_guide, parse_guide
-from runbook_lib.paths import DEFAULT_GUIDE, SCENARIOS
+from runbook_lib.paths import DEFAULT_GUIDE
 from runbook_lib.procedures.performance_optimization.index_locks import (
     index_table,
     writer_behind_index_build,
 )
 from runbook_lib.world.clock import WallClock
 from runbook_lib.world.postgres import PostgresServer, embedded_cluster
-from tests.helpers import ROOT, child_environ
+from tests.helpers import child_drill
 
 GUIDE_TEXT = DEFAULT_GUIDE.read_text(encoding="utf-8")
 
@@ -68,18 +66,12 @@ def test_the_drill_scenario_goes_red_for_a_guide_without_concurrently(tmp_path: 
     """The scenario "CREATE INDEX CONCURRENTLY does not block a writer" against the mutation."""
     guide = tmp_path / "guide.md"
     guide.write_text(GUIDE_TEXT.replace("CREATE INDEX CONCURRENTLY", "CREATE INDEX"))
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", str(SCENARIOS), "-q", "-p", "no:randomly"),
-            *("-n", "0", "--pg=embedded", f"--guide={guide}", "--only=performance_optimization"),
-            *("-k", "concurrently_does_not_block", f"--evidence-dir={tmp_path / 'ev'}"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-        env=child_environ(),
+    done, _ = child_drill(
+        f"--guide={guide}",
+        "--only=performance_optimization",
+        "-k",
+        "concurrently_does_not_block",
+        evidence_dir=tmp_path / "ev",
     )
     assert done.returncode == 1, done.stdout[-2000:]
     assert "the guide's statement took ShareLock" in done.stdout

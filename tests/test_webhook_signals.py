@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from runbook_lib.drill import faults
 from runbook_lib.monitoring import signals, webhooks
 from runbook_lib.sim import external
 from runbook_lib.sim.cloud import SimulatedCloud
-from tests.helpers import ROOT, child_environ
+from tests.helpers import ROOT, child_drill
 
 SCENARIOS = ROOT / "runbook_lib" / "drill" / "scenarios.py"
 
@@ -295,33 +293,14 @@ EMAIL_ROWS = {
 def _game_day(fault: str, evidence_dir: Path) -> dict[str, str]:
     """The email and Stripe scenarios of monitoring_alerting with ``fault`` active run-wide:
     scenario -> status."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(SCENARIOS),
-            "-q",
-            "-p",
-            "no:randomly",
-            "-n",
-            "0",
-            "--only=monitoring_alerting",
-            "-k",
-            "email or sendgrid or stripe",
-            f"--game-day-fault={fault}",
-            f"--evidence-dir={evidence_dir}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-        env=child_environ(),
+    _, document = child_drill(
+        "--only=monitoring_alerting",
+        "-k",
+        "email or sendgrid or stripe",
+        f"--game-day-fault={fault}",
+        evidence_dir=evidence_dir,
     )
-    written = evidence_dir / "evidence.json"
-    assert written.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    records = json.loads(written.read_text())["scenarios"]
+    records = document["scenarios"]
     return {str(r["node_id"]).rpartition("::")[2]: str(r["status"]) for r in records}
 
 
