@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.guide.model import load_guide
-from runbook_lib.paths import DEFAULT_GUIDE
-from tests.helpers import child_drill, child_environ
+from tests.helpers import child_drill, child_environ, edited_guide
 
 Edit = tuple[str, str]  # (old, new): an exact replacement in the guide's Markdown, made once
 
@@ -52,18 +50,6 @@ class Drill:
     returncode: int
     output: str
     scenarios: dict[str, dict[str, Any]]  # pytest name (with example id) -> evidence record
-
-
-def edited_guide(directory: Path, edits: tuple[Edit, ...]) -> Path:
-    """The default guide with ``edits`` made, each exactly once; it still parses."""
-    text = DEFAULT_GUIDE.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, f"the guide has {text.count(old)} times {old!r}"
-        text = text.replace(old, new)
-    path = directory / "guide.md"
-    path.write_text(text, encoding="utf-8")
-    load_guide(path)
-    return path
 
 
 def drill(case: Case, directory: Path) -> Drill:

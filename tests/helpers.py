@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,16 @@ def child_drill(
     assert written.exists(), done.stdout[-2000:] + done.stderr[-2000:]
     document: dict[str, Any] = json.loads(written.read_text())
     return done, document
+
+
+def edited_guide(directory: Path, edits: Sequence[tuple[str, str]]) -> Path:
+    """The default guide with ``edits`` (old, new) made, each exactly once, written to
+    ``directory``; it still parses."""
+    from runbook_lib.drill.mutations.base import edited
+    from runbook_lib.guide.model import load_guide
+    from runbook_lib.paths import DEFAULT_GUIDE
+
+    path = directory / "guide.md"
+    path.write_text(edited(DEFAULT_GUIDE.read_text(encoding="utf-8"), tuple(edits), "the guide"))
+    load_guide(path)
+    return path

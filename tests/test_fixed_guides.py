@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 
 from runbook_lib.evidence.findings import CATALOGUE
-from runbook_lib.guide.model import load_guide
-from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE
-from tests.helpers import child_drill
+from runbook_lib.paths import DEFAULT_FEATURES
+from tests.helpers import child_drill, edited_guide
 
 Edit = tuple[str, str]  # (old, new): an exact replacement in the guide's Markdown, made once
 
@@ -222,18 +221,6 @@ MISFIXES = (
 )
 
 
-def corrected_guide(directory: Path, edits: Sequence[Edit]) -> Path:
-    """The guide under test with ``edits`` made, each exactly once; it still parses."""
-    text = DEFAULT_GUIDE.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, f"the guide has {text.count(old)} times {old!r}"
-        text = text.replace(old, new)
-    path = directory / "guide.md"
-    path.write_text(text, encoding="utf-8")
-    load_guide(path)
-    return path
-
-
 @dataclass(frozen=True)
 class Drill:
     returncode: int
@@ -269,7 +256,7 @@ def test_every_finding_scenario_has_a_corrected_guide() -> None:
 
 @pytest.mark.parametrize("fix", FIXES, ids=lambda fix: fix.finding)
 def test_the_corrected_guide_turns_the_run_red_naming_the_tag(fix: Fix, tmp_path: Path) -> None:
-    run = drill(corrected_guide(tmp_path, fix.edits), [fix], tmp_path / "evidence")
+    run = drill(edited_guide(tmp_path, fix.edits), [fix], tmp_path / "evidence")
     record = run.scenarios[fix.scenario]
     assert f"finding:{fix.finding}" in record["tags"]
     assert (run.returncode, record["status"]) == (1, "failed"), run.stdout[-3000:]
@@ -277,7 +264,7 @@ def test_the_corrected_guide_turns_the_run_red_naming_the_tag(fix: Fix, tmp_path
 
 
 def test_the_guide_as_written_shows_every_gap(tmp_path: Path) -> None:
-    run = drill(corrected_guide(tmp_path, []), FIXES, tmp_path / "evidence")
+    run = drill(edited_guide(tmp_path, []), FIXES, tmp_path / "evidence")
     status = {name: record["status"] for name, record in run.scenarios.items()}
     assert status == {fix.scenario: "gap" for fix in FIXES}, run.stdout[-3000:]
     assert run.returncode == 0, run.stdout[-3000:]
@@ -291,7 +278,7 @@ def test_the_guide_as_written_shows_every_gap(tmp_path: Path) -> None:
 def test_a_fix_that_is_not_the_fix_stays_red_for_its_own_reason(
     misfix: Misfix, tmp_path: Path
 ) -> None:
-    run = drill(corrected_guide(tmp_path, misfix.fix.edits), [misfix.fix], tmp_path / "evidence")
+    run = drill(edited_guide(tmp_path, misfix.fix.edits), [misfix.fix], tmp_path / "evidence")
     record = run.scenarios[misfix.fix.scenario]
     assert (run.returncode, record["status"]) == (1, "failed"), run.stdout[-3000:]
     assert misfix.error in str(record["error"]), record["error"]
