@@ -275,3 +275,39 @@ def test_a_mutation_of_no_selected_feature_runs_nothing(monkeypatch: pytest.Monk
     assert ran == [("guide",)]  # the baseline only
     assert "runs against none of guide" in document["mutations"][0]["problem"]
     assert document["summary"]["not_applied"] == ["weekly-window-on-monday"]
+
+
+def test_an_interrupted_matrix_resumes_and_a_signalled_child_runs_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[str] = []
+    interrupt = {"at": "weekly-window-2-to-5-am"}
+
+    def fake(options: DrillOptions, directory: Path, mutation: Any, *_: object) -> matrix.DrillRun:
+        name = mutation.name if mutation else ""
+        calls.append(name)
+        if name == interrupt["at"]:
+            raise KeyboardInterrupt
+        if name == "weekly-window-on-monday" and calls.count(name) == 1:
+            return matrix.DrillRun(-15, {}, "no evidence written (exit -15)")
+        return _run({"x": "failed" if mutation else "passed"})
+
+    monkeypatch.setattr(matrix, "run_drills", fake)
+    selected = [find(n) for n in ("weekly-window-on-monday", "weekly-window-2-to-5-am")]
+    options = DrillOptions(only=(FEATURE,))
+    partial = tmp_path / "kill-matrix.json.partial"
+    with pytest.raises(KeyboardInterrupt):
+        matrix.build(options, selected, say=lambda _: None, checkpoint=partial)
+    assert calls == [
+        "",
+        "weekly-window-on-monday",
+        "weekly-window-on-monday",
+        "weekly-window-2-to-5-am",
+    ]
+    calls.clear()
+    interrupt["at"] = ""
+    document = matrix.build(options, selected, say=lambda _: None, checkpoint=partial)
+    assert calls == ["weekly-window-2-to-5-am"]  # the baseline and the first run were kept
+    assert document["summary"]["resumed_runs"] == 2
+    assert document["summary"]["killed"] == 1
+    assert not partial.exists()

@@ -228,8 +228,11 @@ def mutate(
         return
     options = DrillOptions.from_environ(os.environ, pg=pg, only=stems, workers="0")
     options.validate(Settings.from_environ(os.environ))
-    document = matrix.build(options, selected, say=typer.echo)
-    path = matrix.write(document, output or default_reports() / "kill-matrix.json")
+    target = output or default_reports() / "kill-matrix.json"
+    # an interrupted matrix resumes from its finished runs (kept next to the output)
+    partial = target.with_name(target.name + ".partial")
+    document = matrix.build(options, selected, say=typer.echo, checkpoint=partial)
+    path = matrix.write(document, target)
     typer.echo("")
     typer.echo(matrix.render(document))
     typer.echo(f"\nkill matrix: {path}")

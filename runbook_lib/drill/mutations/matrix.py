@@ -136,41 +136,115 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _run_once_more(
+    options: DrillOptions,
+    directory: Path,
+    mutation: Mutation | None,
+    timeout: float,
+    say: Callable[[str], None],
+) -> DrillRun:
+    """A child drill ended by a signal it did not ask for is run once more (a shared machine's
+    housekeeping is no verdict of the mutation); a second such end is reported as it is."""
+    result = run_drills(options, directory, mutation, timeout)
+    if result.code < 0 and not result.problem.startswith("timed out"):
+        say(f"  (the child drill was ended by signal {-result.code}: running it again)")
+        result = run_drills(options, directory / "again", mutation, timeout)
+    return result
+
+
+_KEPT = ("node_id", "feature_file", "name", "example", "status", "error")
+
+
+class Checkpoint:
+    """The runs done so far, one JSON line each after a header line, so that a matrix
+    interrupted after hours resumes where it stopped; runs are kept only for the same guide,
+    features, selection and backend (the header), else the file starts again. The matrix
+    says how many of its runs were resumed (code may have changed in between)."""
+
+    def __init__(self, path: Path | None, key: dict[str, Any]) -> None:
+        self.path, self.done = path, {}
+        if path is None:
+            return
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        if lines and json.loads(lines[0]) == key:
+            for line in lines[1:]:
+                entry = json.loads(line)
+                self.done[entry["name"]] = DrillRun(
+                    entry["code"], entry["records"], entry["problem"], entry["seconds"]
+                )
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(key) + "\n", encoding="utf-8")
+
+    def get(self, name: str) -> DrillRun | None:
+        return self.done.get(name)
+
+    def add(self, name: str, run: DrillRun) -> None:
+        self.done[name] = run
+        if self.path is None:
+            return
+        records = {n: {k: r.get(k) for k in _KEPT} for n, r in run.records.items()}
+        entry = {"name": name, "code": run.code, "records": records, "problem": run.problem}
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({**entry, "seconds": run.seconds}) + "\n")
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
 def build(
     options: DrillOptions,
     mutations: Iterable[Mutation],
     say: Callable[[str], None] = print,
     workdir: Path | None = None,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the baseline and every mutation; the kill matrix as a JSON-ready document."""
+    """Run the baseline and every mutation; the kill matrix as a JSON-ready document.
+
+    With ``checkpoint``, every finished run is kept there and a rerun of the same selection
+    (same guide and features) resumes from it; it is removed once the matrix is built."""
     selected = tuple(mutations)
     stems = options.only or tuple(options.available_features())
+    key = {
+        "schema": SCHEMA,
+        "guide_sha256": load_guide(options.guide).sha256,
+        "features": {s: _sha256(options.features / f"{s}.feature") for s in stems},
+        "mutations": [m.name for m in selected],
+        "pg": options.pg,
+    }
+    kept = Checkpoint(checkpoint, key)
+    resumed = len(kept.done)
+    if kept.done:
+        say(f"resuming: {len(kept.done)} runs kept in {checkpoint}")
     with tempfile.TemporaryDirectory(prefix="runbook-mutate-", dir=workdir) as scratch:
         root = Path(scratch)
         base = dataclasses.replace(options, only=stems)
         say(f"baseline: {', '.join(stems)}")
-        baseline = run_drills(base, root / "baseline", None)
+        baseline = kept.get("") or _run_once_more(base, root / "baseline", None, 900, say)
         if baseline.problem:
             raise ConfigurationError(f"the unmutated baseline cannot be judged: {baseline.problem}")
+        if kept.get("") is None:
+            kept.add("", baseline)
         limit = max(300.0, 3 * baseline.seconds)  # a mutation that hangs a drill counts nothing
         runs: list[tuple[Mutation, DrillRun, dict[str, dict[str, Any]]]] = []
         for index, mutation in enumerate(selected, 1):
             features = tuple(stem for stem in mutation.features if stem in stems)
-            run = (
-                run_drills(
-                    dataclasses.replace(options, only=features),
-                    root / f"m{index:03d}",
-                    mutation,
-                    limit,
-                )
-                if features
-                else DrillRun(-1, {}, f"runs against none of {', '.join(stems)}")
-            )
+            run = kept.get(mutation.name)
+            if run is None and not features:
+                run = DrillRun(-1, {}, f"runs against none of {', '.join(stems)}")
+            elif run is None:
+                only = dataclasses.replace(options, only=features)
+                run = _run_once_more(only, root / f"m{index:03d}", mutation, limit, say)
+                kept.add(mutation.name, run)
             kills = killed(baseline, run)
             runs.append((mutation, run, kills))
             verdict = run.problem or f"kills {len(kills)}"
             say(f"[{index}/{len(selected)}] {mutation.name} ({mutation.kind}): {verdict}")
-    return _document(options, stems, baseline, runs)
+    document = _document(options, stems, baseline, runs)
+    document["summary"]["resumed_runs"] = resumed
+    kept.remove()
+    return document
 
 
 def _document(
