@@ -48,6 +48,12 @@ GUIDE_EDITS: tuple[Mutation, ...] = (
         ("# Automated daily backups via Supabase", "# Automated hourly backups via Supabase"),
     ),
     _edit(
+        "database-backups-weekly",
+        "the guide says Supabase backs the database up weekly, so a 30-hour-old backup is on time",
+        ("backup_recovery",),
+        ("# Automated daily backups via Supabase", "# Automated weekly backups via Supabase"),
+    ),
+    _edit(
         "storage-backup-prefix-changed",
         "the guide's aws s3 sync writes under a dashed date (2026-03-01), not today's %Y%m%d",
         ("backup_recovery", "recovery_objectives"),
