@@ -36,6 +36,16 @@ class Fault:
         )
 
 
+@dataclass(frozen=True)
+class Route:
+    """One served route as declared: ``pattern`` keeps its ``{name}`` segments (as an OpenAPI
+    path template does); ``internal``: the provider marks it internal (``x-internal``)."""
+
+    method: str
+    pattern: str
+    internal: bool = False
+
+
 @dataclass
 class FakeAPI:
     """Route table + auth for one simulated service."""
@@ -46,11 +56,21 @@ class FakeAPI:
     requests: list[httpx.Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     _routes: list[tuple[str, re.Pattern[str], Handler, bool]] = field(default_factory=list)
+    route_table: list[Route] = field(default_factory=list)  # what is served, as declared
 
-    def add_route(self, method: str, pattern: str, handler: Handler, *, auth: bool = True) -> None:
+    def add_route(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        auth: bool = True,
+        internal: bool = False,
+    ) -> None:
         """``pattern`` uses ``{name}`` placeholders for one path segment each."""
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
         self._routes.append((method, re.compile(f"^{regex}$"), handler, auth))
+        self.route_table.append(Route(method, pattern, internal))
 
     def inject(
         self, status: int | None, times: int = 1, path_contains: str = "", method: str | None = None
