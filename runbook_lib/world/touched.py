@@ -56,3 +56,18 @@ def simulated(component: str) -> None:
     touched = _TOUCHED.get()
     if touched is not None:
         touched.simulated.add(component)
+
+
+def current() -> Touched | None:
+    """The running scenario's record (None outside :func:`recording`)."""
+    return _TOUCHED.get()
+
+
+@contextmanager
+def into(record: Touched | None) -> Iterator[None]:
+    """Record into ``record`` in this thread: a server thread answering for a scenario."""
+    token = _TOUCHED.set(record)
+    try:
+        yield
+    finally:
+        _TOUCHED.reset(token)
