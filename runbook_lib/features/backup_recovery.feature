@@ -154,7 +154,7 @@ Feature: Backup & Recovery: Napoleon AI gets its data back, with nothing lost
       | fault                                   | message               | attempts |
       | rejects the access token                | SUPABASE_ACCESS_TOKEN | 1        |
       | answers 503 to every request            | on all 4 attempts     | 4        |
-      | times out on every request              | timed out             | 4        |
+      | never answers a request                 | without answering     | 4        |
 
   @fault @guide:database-backups
   Scenario: A transient Management API failure is survived

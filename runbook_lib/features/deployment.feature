@@ -109,6 +109,6 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
     Examples:
       | fault                           | message             |
       | answers 503 to every request    | on all 4 attempts   |
-      | times out on every request      | timed out           |
+      | never answers a request         | without answering   |
       | rejects the token               | VERCEL_TOKEN        |
       | keeps the build running forever | cancelled           |

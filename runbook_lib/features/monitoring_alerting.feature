@@ -132,7 +132,7 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
     Examples:
       | calls                                                | alert             | state  |
       | 20 OpenAI calls succeed                              | OpenAIApiFailures | silent |
-      | OpenAI answers 500, 429 and a timeout among 20 calls | OpenAIApiFailures | firing |
+      | OpenAI answers 500, 429 and no answer among 20 calls | OpenAIApiFailures | firing |
 
   @guide:alerting-rules
   Scenario Outline: Email delivery failures are counted from the events SendGrid posts to our webhook

@@ -81,7 +81,8 @@ def failed_builds(vercel: VercelClient, deployment_ids: list[str]) -> float:
 
 
 def call_openai(api_key: str, calls: int, http: httpx.Client) -> int:
-    """Summarize ``calls`` emails through the OpenAI API; returns how many calls failed (5xx, 429, timeout)."""
+    """Summarize ``calls`` emails through the OpenAI API; returns how many calls failed (5xx, 429,
+    a timeout or no answer)."""
     failures = 0
     for _ in range(calls):
         try:
@@ -94,7 +95,7 @@ def call_openai(api_key: str, calls: int, http: httpx.Client) -> int:
                 },
             )
             failures += answer.status_code != 200
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, httpx.RemoteProtocolError):
             failures += 1
     return failures
 
@@ -174,11 +175,12 @@ def replayed_delivery(
 
 
 def parse_faults(text: str) -> list[int | None]:
-    """ "500, 429 and a timeout" -> [500, 429, None]: the answers an API gives instead of 200."""
+    """ "500, 429 and no answer" -> [500, 429, None]: the answers an API gives instead of 200
+    (None: the connection closes unanswered)."""
     words = [w.strip() for w in re.split(r",| and ", text) if w.strip()]
-    if not all(w.isdigit() or w == "a timeout" for w in words):
+    if not all(w.isdigit() or w == "no answer" for w in words):
         raise ConfigurationError(
-            f"{text!r} is not a list of statuses such as '500, 429 and a timeout'"
+            f"{text!r} is not a list of statuses such as '500, 429 and no answer'"
         )
     return [int(w) if w.isdigit() else None for w in words]
 

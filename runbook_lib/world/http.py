@@ -63,6 +63,9 @@ class ApiClient:
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout_seconds:g} s"
                 continue
+            except httpx.RemoteProtocolError:
+                problem = "closed the connection without answering"
+                continue
             except httpx.TransportError as exc:
                 problem = f"unreachable ({type(exc).__name__})"
                 continue

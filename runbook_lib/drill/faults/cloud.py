@@ -19,7 +19,7 @@ def _supabase_token_revoked(cloud: SimulatedCloud) -> None:
     cloud.supabase.tokens.clear()
 
 
-def _supabase_times_out(cloud: SimulatedCloud) -> None:
+def _supabase_never_answers(cloud: SimulatedCloud) -> None:
     cloud.supabase.inject(None, times=100)
 
 
@@ -35,7 +35,7 @@ def _vercel_down(cloud: SimulatedCloud) -> None:
     cloud.vercel.inject(503, times=1000, method="POST")
 
 
-def _vercel_times_out(cloud: SimulatedCloud) -> None:
+def _vercel_never_answers(cloud: SimulatedCloud) -> None:
     cloud.vercel.inject(None, times=1000, method="POST")
 
 
@@ -84,11 +84,11 @@ FAULTS: tuple[Fault[SimulatedCloud, None], ...] = (
         says="the Management API rejects the access token",
     ),
     Fault(
-        "supabase-timeouts",
-        "every Supabase Management API request times out",
+        "supabase-no-answer",
+        "every Supabase Management API request goes unanswered (the connection closes)",
         "detected",
-        _supabase_times_out,
-        says="the Management API times out on every request",
+        _supabase_never_answers,
+        says="the Management API never answers a request",
     ),
     Fault(
         "supabase-blip",
@@ -112,11 +112,11 @@ FAULTS: tuple[Fault[SimulatedCloud, None], ...] = (
         says="the Vercel API answers 503 to every request",
     ),
     Fault(
-        "vercel-timeouts",
-        "every Vercel deployment request times out",
+        "vercel-no-answer",
+        "every Vercel deployment request goes unanswered (the connection closes)",
         "detected",
-        _vercel_times_out,
-        says="the Vercel API times out on every request",
+        _vercel_never_answers,
+        says="the Vercel API never answers a request",
     ),
     Fault(
         "vercel-token-revoked",

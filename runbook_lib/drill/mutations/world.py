@@ -164,11 +164,11 @@ WORLD_FAULTS: tuple[Mutation, ...] = (
     ),
     _withheld(
         "supabase-faults-withheld",
-        "the Management API neither rejects the token, nor answers 503, nor times out",
+        "the Management API neither rejects the token, nor answers 503, nor leaves requests unanswered",
         ("backup_recovery",),
         "supabase-token-revoked",
         "supabase-outage",
-        "supabase-timeouts",
+        "supabase-no-answer",
     ),
     _withheld(
         "release-faults-withheld",
@@ -181,10 +181,10 @@ WORLD_FAULTS: tuple[Mutation, ...] = (
     ),
     _withheld(
         "vercel-faults-withheld",
-        "the Vercel API neither fails, times out, rejects the token nor hangs a build",
+        "the Vercel API neither fails, leaves requests unanswered, rejects the token nor hangs a build",
         ("deployment",),
         "vercel-outage",
-        "vercel-timeouts",
+        "vercel-no-answer",
         "vercel-token-revoked",
         "vercel-build-hangs",
     ),
