@@ -134,7 +134,7 @@ class SessionCA:
             if name:
                 sock.context = self.context_for(name)
 
-        context.sni_callback = pick  # type: ignore[assignment]
+        context.sni_callback = pick
         return context
 
     def _default_chain(self) -> tuple[Path]:
