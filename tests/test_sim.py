@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -19,7 +21,7 @@ def client(handler) -> httpx.Client:  # type: ignore[no-untyped-def]
 
 
 def test_supabase_backups_listing_shape(sim: SimulatedCloud) -> None:
-    sim.supabase.take_daily_backup(PROJECT_REF)
+    taken = sim.supabase.backend.take_daily_backup(PROJECT_REF)
     token = sim.credentials.supabase_access_token
     with client(sim.supabase.handle) as http:
         answer = http.get(
@@ -37,6 +39,8 @@ def test_supabase_backups_listing_shape(sim: SimulatedCloud) -> None:
     }
     assert body["backups"][0]["status"] == "COMPLETED"
     assert body["backups"][0]["inserted_at"].endswith("Z")
+    assert body["backups"][0]["id"] == taken.id  # an integer, as the restore takes it
+    assert body["physical_backup_data"] == {}  # no physical backup: no dates (not nulls)
 
 
 def test_supabase_unknown_path_and_bad_token(sim: SimulatedCloud) -> None:
@@ -56,17 +60,32 @@ def test_supabase_unknown_path_and_bad_token(sim: SimulatedCloud) -> None:
     assert refused.json() == {"message": "Unauthorized"}
 
 
+def test_supabase_refs_have_the_real_form(sim: SimulatedCloud) -> None:
+    assert re.fullmatch(r"[a-z]{20}", PROJECT_REF)
+    auth = {"Authorization": f"Bearer {sim.credentials.supabase_access_token}"}
+    with client(sim.supabase.handle) as http:
+        short = http.get("https://api.supabase.com/v1/projects/napoleonai", headers=auth)
+        other = http.get(f"https://api.supabase.com/v1/projects/{'a' * 20}", headers=auth)
+    assert short.status_code == 400
+    assert other.status_code == 404
+
+
 def test_supabase_pitr_wants_an_integer_and_pitr_enabled(sim: SimulatedCloud) -> None:
     auth = {"Authorization": f"Bearer {sim.credentials.supabase_access_token}"}
     url = f"https://api.supabase.com/v1/projects/{PROJECT_REF}/database/backups/restore-pitr"
     with client(sim.supabase.handle) as http:
         as_string = http.post(url, headers=auth, json={"recovery_time_target_unix": "1700000000"})
         disabled = http.post(url, headers=auth, json={"recovery_time_target_unix": 1700000000})
-        sim.supabase.projects[PROJECT_REF].pitr_enabled = True
-        accepted = http.post(url, headers=auth, json={"recovery_time_target_unix": 1700000000})
+        sim.supabase.backend.enable_pitr(PROJECT_REF)
+        sim.clock.advance(3600)
+        target = int(sim.clock.now().timestamp()) - 600
+        accepted = http.post(url, headers=auth, json={"recovery_time_target_unix": target})
     assert as_string.status_code == 400
-    assert disabled.status_code == 400
-    assert (accepted.status_code, accepted.json()) == (201, {})
+    assert (disabled.status_code, disabled.json()) == (
+        400,
+        {"message": "PITR is not enabled for this project."},  # the real API's words (recorded)
+    )
+    assert (accepted.status_code, accepted.content) == (201, b"")  # the document gives no body
 
 
 def test_vercel_deployment_moves_through_states_on_the_clock() -> None:

@@ -39,7 +39,7 @@ FULL_TARGET = (
 def test_staging_target_loads_its_names_dsn_and_tokens_from_the_environment() -> None:
     target = load_target("staging", TARGETS, environ=STAGING_ENV)
     assert target.live
-    assert target.supabase_project == "napoleonaistaging"
+    assert target.supabase_project == "napoleonaistagingenv"
     assert target.buckets.storage == "napoleon-ai-staging-storage"
     assert target.identifiers["postgres_host"] == "staging-db.internal"
     assert target.credentials == {
@@ -128,7 +128,7 @@ def test_the_simulation_stands_in_for_the_targets_projects_and_tokens() -> None:
             url = f"https://api.supabase.com/v1/projects/{project}/database/backups"
             return http.get(url, headers={"Authorization": f"Bearer {token}"}).status_code
 
-        assert status("napoleonaistaging") == 200
+        assert status("napoleonaistagingenv") == 200
         assert status(SIMULATED.supabase_project) == 404  # production is not simulated here
 
 

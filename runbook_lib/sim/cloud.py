@@ -122,7 +122,10 @@ class SimulatedCloud:
         c, target = self.credentials, self.target
         self.supabase = SupabaseFake(self.clock)
         self.supabase.tokens.add(c.supabase_access_token)
-        self.supabase.add_project(target.supabase_project)
+        project = self.supabase.backend.add_project(
+            target.supabase_project, service_role_key=c.supabase_service_role_key
+        )
+        self.redactor.register(*(key.api_key for key in project.api_keys))
         self.vercel = VercelFake(self.clock)
         self.vercel.tokens.add(c.vercel_token)
         self.vercel.add_project(target.vercel_project, target.vercel_project_name)

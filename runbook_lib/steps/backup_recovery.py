@@ -119,7 +119,7 @@ def credential_accepted(credential_status: int, evidence: ScenarioEvidence) -> N
 
 @given(parsers.parse("Supabase took its automated daily backup {hours:d} hours ago"))
 def daily_backup_taken(cloud: SimulatedCloud, hours: int) -> None:
-    cloud.supabase.take_daily_backup(cloud.target.supabase_project)
+    cloud.supabase.backend.take_daily_backup(cloud.target.supabase_project)
     cloud.clock.advance(hours * 3600)
 
 

@@ -128,7 +128,7 @@ SIMULATED = Target(
     live=False,
     storage_bucket="napoleon-ai-storage",
     backup_bucket="napoleon-ai-backup",
-    supabase_project="napoleonaiprod01",
+    supabase_project="napoleonaiproduction",  # a ref: 20 lowercase letters
     vercel_project="prj_napoleonai",
     vercel_project_name="napoleon-ai",
 )

@@ -2,7 +2,11 @@
 
 Two halves:
 - the guide's manual backup trigger, sent exactly as written (method, path, service-role key
-  as bearer) and the backup listing the real Supabase Management API offers;
+  as bearer), and Supabase's own backups through the real Management API (the same calls in a
+  live run): the listing (integer ``id``, ``is_physical_backup``, ``status``, ``inserted_at``;
+  PITR's window in ``physical_backup_data``), a restore of a backup by ``id`` or to a point in
+  time, followed on ``GET /v1/projects/{ref}`` through ``RESTORING`` back to
+  ``ACTIVE_HEALTHY``, and the daily backup's schedule;
 - the logical backup the drill restores: the real ``pg_dump`` of the database, uploaded to the
   backup bucket with its sha256 and size as object metadata, listed newest first.
 """
@@ -13,14 +17,14 @@ import hashlib
 import re
 import shlex
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
-from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed
+from runbook_lib.errors import BackupCorrupted, ConfigurationError, ProcedureFailed, ServiceError
 from runbook_lib.guide.model import Guide
 from runbook_lib.world import rewrites, shell
 from runbook_lib.world.clock import Clock
@@ -137,16 +141,181 @@ def probe_listing(headers: dict[str, str], project_ref: str, http: httpx.Client)
     return http.get(url, headers=headers, timeout=10).status_code
 
 
-def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> timedelta:
-    """Age of the newest COMPLETED backup in the Management API's listing."""
+@dataclass(frozen=True)
+class SupabaseBackup:
+    """One of Supabase's own backups, as the Management API lists it."""
+
+    id: int  # what POST .../database/backups/restore takes
+    inserted_at: datetime
+    is_physical_backup: bool
+    status: str  # COMPLETED, FAILED, PENDING, REMOVED, ARCHIVED, CANCELLED
+
+
+@dataclass(frozen=True)
+class BackupListing:
+    """``GET /v1/projects/{ref}/database/backups``."""
+
+    region: str
+    walg_enabled: bool
+    pitr_enabled: bool
+    backups: tuple[SupabaseBackup, ...]
+    earliest_physical: datetime | None  # the oldest instant a PITR restore may target
+    latest_physical: datetime | None
+
+    def newest_completed(self) -> SupabaseBackup | None:
+        completed = [b for b in self.backups if b.status == "COMPLETED"]
+        return max(completed, key=lambda b: b.inserted_at) if completed else None
+
+
+@dataclass(frozen=True)
+class SupabaseRestore:
+    """A restore Supabase ran, as ``GET /v1/projects/{ref}`` showed it: each status seen, with
+    the seconds after the request when it was first seen, until the project was healthy again."""
+
+    project_ref: str
+    restored: str  # "backup 1000001" or "to 2024-05-01T12:00:00+00:00"
+    statuses: tuple[tuple[float, str], ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BackupSchedule:
+    """When Supabase takes the daily backup (UTC), and when that was last changed."""
+
+    schedule_for: time
+    updated_at: datetime
+
+
+HEALTHY = "ACTIVE_HEALTHY"
+
+
+def list_supabase_backups(client: ApiClient, project_ref: str) -> BackupListing:
     body: dict[str, Any] = client.request(
         "GET", f"/v1/projects/{project_ref}/database/backups"
     ).json()
-    completed = [b for b in body.get("backups", []) if b.get("status") == "COMPLETED"]
-    if not completed:
+    window = body.get("physical_backup_data") or {}
+    return BackupListing(
+        str(body["region"]),
+        bool(body["walg_enabled"]),
+        bool(body["pitr_enabled"]),
+        tuple(
+            SupabaseBackup(
+                int(b["id"]), _instant(b["inserted_at"]), bool(b["is_physical_backup"]), b["status"]
+            )
+            for b in body.get("backups", [])
+        ),
+        _unix(window.get("earliest_physical_backup_date_unix")),
+        _unix(window.get("latest_physical_backup_date_unix")),
+    )
+
+
+def latest_backup_age(client: ApiClient, project_ref: str, now: datetime) -> timedelta:
+    """Age of the newest COMPLETED backup in the Management API's listing."""
+    newest = list_supabase_backups(client, project_ref).newest_completed()
+    if newest is None:
         raise ProcedureFailed(f"Supabase lists no completed backup for project {project_ref}")
-    newest = max(datetime.fromisoformat(b["inserted_at"].replace("Z", "+00:00")) for b in completed)
-    return now - newest
+    return now - newest.inserted_at
+
+
+def project_status(client: ApiClient, project_ref: str) -> str:
+    """The project's status (``ACTIVE_HEALTHY``, ``RESTORING``, ``RESTORE_FAILED``, ...)."""
+    return str(client.request("GET", f"/v1/projects/{project_ref}").json()["status"])
+
+
+def restore_supabase_backup(
+    client: ApiClient,
+    project_ref: str,
+    backup_id: int,
+    *,
+    poll_seconds: float = 15.0,
+    timeout_seconds: float = 4 * 3600.0,
+) -> SupabaseRestore:
+    """Restore Supabase's backup ``backup_id`` (``POST .../database/backups/restore`` with
+    ``{"id": ...}``) and follow the project until it is healthy again."""
+    path = f"/v1/projects/{project_ref}/database/backups/restore"
+    _request_restore(client, path, {"id": backup_id})
+    return _await_restore(client, project_ref, f"backup {backup_id}", poll_seconds, timeout_seconds)
+
+
+def restore_supabase_to(
+    client: ApiClient,
+    project_ref: str,
+    target: datetime,
+    *,
+    poll_seconds: float = 15.0,
+    timeout_seconds: float = 4 * 3600.0,
+) -> SupabaseRestore:
+    """Point-in-time recovery to ``target`` (``POST .../database/backups/restore-pitr`` with
+    ``{"recovery_time_target_unix": ...}``); the project's PITR add-on must be on."""
+    path = f"/v1/projects/{project_ref}/database/backups/restore-pitr"
+    _request_restore(client, path, {"recovery_time_target_unix": int(target.timestamp())})
+    restored = f"to {target.astimezone(UTC).isoformat()}"
+    return _await_restore(client, project_ref, restored, poll_seconds, timeout_seconds)
+
+
+def _request_restore(client: ApiClient, path: str, body: dict[str, int]) -> None:
+    try:
+        client.request("POST", path, json=body, expect=(201,))
+    except ServiceError as refused:
+        if refused.status_code != 400:
+            raise
+        raise ProcedureFailed(f"Supabase refused the restore: {refused}") from None
+
+
+def _await_restore(
+    client: ApiClient, project_ref: str, restored: str, poll_seconds: float, timeout_seconds: float
+) -> SupabaseRestore:
+    """Poll the project until it has left ``ACTIVE_HEALTHY`` and come back to it. A project that
+    never leaves it within four polls ran no restore; ``RESTORE_FAILED`` is a failure."""
+    clock, started = client.clock, client.clock.monotonic()
+    seen: list[tuple[float, str]] = []
+    while True:
+        status, elapsed = project_status(client, project_ref), client.clock.monotonic() - started
+        if not seen or seen[-1][1] != status:
+            seen.append((elapsed, status))
+        restoring = len(seen) > 1 or status != HEALTHY
+        if status == "RESTORE_FAILED":
+            raise ProcedureFailed(
+                f"Supabase's restore of {restored} for project {project_ref} failed "
+                f"(RESTORE_FAILED {elapsed:.0f} s after the request); restore another backup"
+            )
+        if status == HEALTHY and restoring:
+            return SupabaseRestore(project_ref, restored, tuple(seen), elapsed)
+        if not restoring and elapsed >= 4 * poll_seconds:
+            raise ProcedureFailed(
+                f"Supabase accepted the restore of {restored} but project {project_ref} never "
+                f"left {HEALTHY} in {elapsed:.0f} s: no restore ran"
+            )
+        if elapsed >= timeout_seconds:
+            raise ProcedureFailed(
+                f"project {project_ref} is still {status} {elapsed:.0f} s after the restore of "
+                f"{restored} was requested"
+            )
+        clock.sleep(poll_seconds)
+
+
+def backup_schedule(client: ApiClient, project_ref: str) -> BackupSchedule:
+    body = client.request("GET", f"/v1/projects/{project_ref}/database/backups/schedule").json()
+    return BackupSchedule(time.fromisoformat(body["schedule_for"]), _instant(body["updated_at"]))
+
+
+def set_backup_schedule(client: ApiClient, project_ref: str, at: time) -> BackupSchedule:
+    """Move the daily backup to ``at`` (UTC); Supabase allows three changes per 24 hours."""
+    body = client.request(
+        "PATCH",
+        f"/v1/projects/{project_ref}/database/backups/schedule",
+        json={"schedule_for": at.strftime("%H:%M:%S")},
+        expect=(200,),
+    ).json()
+    return BackupSchedule(time.fromisoformat(body["schedule_for"]), _instant(body["updated_at"]))
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _unix(value: object) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
 
 
 def pg_dump_argv(
