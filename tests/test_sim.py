@@ -187,7 +187,7 @@ def test_sendgrid_validates_and_accepts_with_202(sim: SimulatedCloud) -> None:
             },
         )
     assert bad.status_code == 400
-    assert {e["field"] for e in bad.json()["errors"]} == {"personalizations", "from"}
+    assert {e["field"] for e in bad.json()["errors"]} == {"personalizations", "from", "content"}
     assert (good.status_code, good.content) == (202, b"")
 
 

@@ -135,9 +135,9 @@ class SimulatedCloud:
         self.statuspage.tokens.add(c.statuspage_key)
         self.sendgrid = SendGridFake(self.clock)
         self.sendgrid.tokens.add(c.sendgrid_key)
-        self.stripe = StripeFake()
+        self.stripe = StripeFake(self.clock)
         self.stripe.tokens.add(c.stripe_key)
-        self.openai = OpenAIFake()
+        self.openai = OpenAIFake(self.clock)
         self.openai.tokens.add(c.openai_key)
 
     @property

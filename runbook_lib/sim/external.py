@@ -1,18 +1,23 @@
-"""Stateful fakes of the external services whose keys the guide rotates: Stripe and OpenAI.
+"""Stateful simulations of the external services whose keys the guide rotates: Stripe and OpenAI,
+each a backend (state, no HTTP) and a fake (its routes), as moto splits them.
 
 - Stripe: ``GET /v1/balance`` with ``Authorization: Bearer sk_...``; a bad key answers 401
   ``{"error": {"message": "Invalid API Key provided: sk_live_****abcd", "type": "invalid_request_error"}}``.
 - Stripe webhooks: ``POST /v1/webhook_endpoints`` (form-encoded ``url``, ``enabled_events[]``)
   answers the endpoint with its signing ``secret`` (``whsec_...``, shown only then). Each event
-  (:meth:`StripeFake.trigger`, as ``stripe trigger`` does) is delivered to every enabled endpoint
-  that subscribed to its type: a POST of the event's JSON with
+  (:meth:`StripeBackend.trigger`, as ``stripe trigger`` does) is delivered to every enabled
+  endpoint that subscribed to its type: a POST of the event's JSON with
   ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<payload>">``, one ``v1`` per active
-  secret (while a rolled secret's old one has not expired, both). Anything but a 2xx is a failed
-  delivery, kept for a retry; :attr:`StripeFake.paused` (a fault) delivers nothing.
-  Stripe's time is the instant the caller passes (the simulated cloud's clock).
+  secret (while a rolled secret's old one has not expired, both), signed at each attempt. Anything
+  but a 2xx is a failed delivery, kept for a retry; :attr:`StripeBackend.paused` (a fault)
+  delivers nothing. Stripe's time is the simulated cloud's clock (an instant may be passed).
 - Someone who is not Stripe (:func:`forge_delivery`, :func:`replay_delivery`): posts with
   Stripe's scheme but another secret, or again a delivery it captured.
-- OpenAI: ``GET /v1/models``; a bad key answers 401 with ``"code": "invalid_api_key"``.
+- OpenAI: ``GET /v1/models``; ``POST /v1/chat/completions`` answers a ``chat.completion`` with
+  ``created`` (unix seconds on the clock), ``usage``, ``system_fingerprint`` and per choice
+  ``logprobs`` (null unless the request asks for them); a request without ``model`` or
+  ``messages`` is a 400 in OpenAI's error shape; a bad key answers 401 with
+  ``"code": "invalid_api_key"``.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
-from runbook_lib.sim.http import FakeAPI, json_response
+from runbook_lib.sim.http import FakeAPI, json_body, json_response
+from runbook_lib.world.clock import Clock, WallClock
 
 STRIPE_URL = "https://api.stripe.com"
 OPENAI_URL = "https://api.openai.com"
@@ -83,11 +89,88 @@ class Webhooks:
     deliveries: list[Delivery] = field(default_factory=list)
 
 
-class StripeFake(FakeAPI):
-    def __init__(self) -> None:
-        super().__init__(STRIPE_URL)
+class StripeBackend:
+    """Stripe's webhook machinery on ``clock``: endpoints, events and the deliveries owed."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.webhooks = Webhooks()
         self.paused = False
+
+    def create_endpoint(self, url: str, events: list[str]) -> WebhookEndpoint:
+        endpoint = WebhookEndpoint(
+            "we_" + secrets.token_hex(12), url, events, [("whsec_" + secrets.token_hex(16), None)]
+        )
+        self.webhooks.endpoints[endpoint.id] = endpoint
+        return endpoint
+
+    def roll_secret(
+        self,
+        endpoint_id: str,
+        at: datetime | None = None,
+        old_expires_in: timedelta = timedelta(hours=24),
+    ) -> str:
+        """The Dashboard's "Roll secret": a new secret now, the old ones until ``old_expires_in``
+        (up to 24 hours) from ``at`` (default: the clock's now); the new secret."""
+        at = at or self.clock.now()
+        endpoint = self.webhooks.endpoints[endpoint_id]
+        until = at + min(old_expires_in, timedelta(hours=24))
+        kept = [(s, until if e is None or until < e else e) for s, e in endpoint.secrets]
+        endpoint.secrets = [("whsec_" + secrets.token_hex(16), None), *kept]
+        return endpoint.secrets[0][0]
+
+    def trigger(self, event_type: str, at: datetime | None = None) -> str:
+        """An event of ``event_type`` happens at ``at`` (default: now; ``stripe trigger``); its
+        id. Every endpoint subscribed to the type is owed a delivery."""
+        at = at or self.clock.now()
+        event_id = "evt_" + secrets.token_hex(12)
+        self.webhooks.events[event_id] = {
+            "id": event_id,
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(at.timestamp()),
+            "data": {"object": _event_object(event_type)},
+            "livemode": False,
+            "pending_webhooks": 0,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        for endpoint in self.webhooks.endpoints.values():
+            if event_type in endpoint.enabled_events or "*" in endpoint.enabled_events:
+                self.webhooks.owed.append((event_id, endpoint.id))
+                self.webhooks.events[event_id]["pending_webhooks"] += 1
+        return event_id
+
+    def deliver(self, http: httpx.Client, at: datetime | None = None) -> list[Delivery]:
+        """Send every owed delivery through ``http``, signed at ``at`` (default: the clock's
+        now, as Stripe signs each attempt); a 2xx settles it."""
+        if self.paused:
+            return []
+        at = at or self.clock.now()
+        sent = []
+        for event_id, endpoint_id in list(self.webhooks.owed):
+            endpoint = self.webhooks.endpoints[endpoint_id]
+            payload = json.dumps(self.webhooks.events[event_id], indent=2).encode()
+            timestamp = int(at.timestamp())
+            header = signature_header(payload, endpoint.signing_secrets(at), timestamp)
+            delivery = _post(
+                http,
+                endpoint.url,
+                payload,
+                {**WEBHOOK_HEADERS, "Stripe-Signature": header},
+                event_id,
+            )
+            sent.append(delivery)
+            if delivery.status is not None and 200 <= delivery.status < 300:
+                self.webhooks.owed.remove((event_id, endpoint_id))
+        self.webhooks.deliveries += sent
+        return sent
+
+
+class StripeFake(FakeAPI):
+    def __init__(self, clock: Clock | None = None) -> None:
+        super().__init__(STRIPE_URL)
+        self.backend = StripeBackend(clock or WallClock())
         self.add_route("POST", "/v1/webhook_endpoints", self._create_endpoint)
         self.add_route(
             "GET",
@@ -123,10 +206,7 @@ class StripeFake(FakeAPI):
         if not url.startswith(("https://", "http://")):
             problem = f"Invalid URL: {url}. URLs must begin with http:// or https://"
             return _invalid("url_invalid", problem, "url")
-        endpoint = WebhookEndpoint(
-            "we_" + secrets.token_hex(12), url, events, [("whsec_" + secrets.token_hex(16), None)]
-        )
-        self.webhooks.endpoints[endpoint.id] = endpoint
+        endpoint = self.backend.create_endpoint(url, events)
         return json_response(
             200,
             {
@@ -142,58 +222,36 @@ class StripeFake(FakeAPI):
             },
         )
 
-    def roll_secret(self, endpoint_id: str, at: datetime, old_expires_in: timedelta) -> str:
-        """The Dashboard's "Roll secret": a new secret now, the old ones until ``old_expires_in``
-        (up to 24 hours) from ``at``; the new secret."""
-        endpoint = self.webhooks.endpoints[endpoint_id]
-        until = at + min(old_expires_in, timedelta(hours=24))
-        kept = [(s, until if e is None or until < e else e) for s, e in endpoint.secrets]
-        endpoint.secrets = [("whsec_" + secrets.token_hex(16), None), *kept]
-        return endpoint.secrets[0][0]
+    # the backend's state and actions, for steps and faults
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
 
-    def trigger(self, event_type: str, at: datetime) -> str:
-        """An event of ``event_type`` happens at ``at`` (``stripe trigger``); its id. Every
-        endpoint subscribed to the type is owed a delivery."""
-        event_id = "evt_" + secrets.token_hex(12)
-        self.webhooks.events[event_id] = {
-            "id": event_id,
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": int(at.timestamp()),
-            "data": {"object": _event_object(event_type)},
-            "livemode": False,
-            "pending_webhooks": 0,
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-        }
-        for endpoint in self.webhooks.endpoints.values():
-            if event_type in endpoint.enabled_events or "*" in endpoint.enabled_events:
-                self.webhooks.owed.append((event_id, endpoint.id))
-                self.webhooks.events[event_id]["pending_webhooks"] += 1
-        return event_id
+    @property
+    def webhooks(self) -> Webhooks:
+        return self.backend.webhooks
 
-    def deliver(self, http: httpx.Client, at: datetime) -> list[Delivery]:
-        """Send every owed delivery through ``http``, signed at ``at``; a 2xx settles it."""
-        if self.paused:
-            return []
-        sent = []
-        for event_id, endpoint_id in list(self.webhooks.owed):
-            endpoint = self.webhooks.endpoints[endpoint_id]
-            payload = json.dumps(self.webhooks.events[event_id], indent=2).encode()
-            timestamp = int(at.timestamp())
-            header = signature_header(payload, endpoint.signing_secrets(at), timestamp)
-            delivery = _post(
-                http,
-                endpoint.url,
-                payload,
-                {**WEBHOOK_HEADERS, "Stripe-Signature": header},
-                event_id,
-            )
-            sent.append(delivery)
-            if delivery.status is not None and 200 <= delivery.status < 300:
-                self.webhooks.owed.remove((event_id, endpoint_id))
-        self.webhooks.deliveries += sent
-        return sent
+    @property
+    def paused(self) -> bool:
+        return self.backend.paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        self.backend.paused = value
+
+    def roll_secret(
+        self,
+        endpoint_id: str,
+        at: datetime | None = None,
+        old_expires_in: timedelta = timedelta(hours=24),
+    ) -> str:
+        return self.backend.roll_secret(endpoint_id, at, old_expires_in)
+
+    def trigger(self, event_type: str, at: datetime | None = None) -> str:
+        return self.backend.trigger(event_type, at)
+
+    def deliver(self, http: httpx.Client, at: datetime | None = None) -> list[Delivery]:
+        return self.backend.deliver(http, at)
 
 
 def _invalid(code: str, message: str, param: str) -> httpx.Response:
@@ -241,49 +299,98 @@ def replay_delivery(http: httpx.Client, captured: Delivery) -> Delivery:
     return _post(http, captured.url, captured.payload, captured.headers, captured.event_id)
 
 
-class OpenAIFake(FakeAPI):
-    def __init__(self) -> None:
-        super().__init__(OPENAI_URL)
-        self.add_route(
-            "GET",
-            "/v1/models",
-            lambda request: json_response(
-                200,
+MODELS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4o": "gpt-4o-2024-08-06"}
+
+
+class OpenAIBackend:
+    """The models the key may use and every completion answered, on ``clock``."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.completions: list[dict[str, Any]] = []
+
+    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A ``chat.completion`` for ``request`` (already validated)."""
+        answer = "Summary."
+        created = int(self.clock.now().timestamp())
+        prompt = sum(len(str(m.get("content", "")).split()) + 4 for m in request["messages"])
+        logprobs = None
+        if request.get("logprobs"):
+            tokens = [answer[:-1], "."]
+            logprobs = {
+                "content": [
+                    {
+                        "token": t,
+                        "logprob": -0.01,
+                        "bytes": list(t.encode()),
+                        "top_logprobs": [],
+                    }
+                    for t in tokens
+                ],
+                "refusal": None,
+            }
+        completion = {
+            "id": "chatcmpl-" + secrets.token_urlsafe(21),
+            "object": "chat.completion",
+            "created": created,
+            "model": MODELS[request["model"]],
+            "choices": [
                 {
-                    "object": "list",
-                    "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "openai"}],
-                },
-            ),
-        )
+                    "index": index,
+                    "message": {
+                        "role": "assistant",
+                        "content": answer,
+                        "refusal": None,
+                        "annotations": [],
+                    },
+                    "logprobs": logprobs,
+                    "finish_reason": "stop",
+                }
+                for index in range(int(request.get("n") or 1))
+            ],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": 2, "total_tokens": prompt + 2},
+            "service_tier": "default",
+            "system_fingerprint": "fp_" + secrets.token_hex(5),
+        }
+        self.completions.append(completion)
+        return completion
+
+
+class OpenAIFake(FakeAPI):
+    def __init__(self, clock: Clock | None = None) -> None:
+        super().__init__(OPENAI_URL)
+        self.backend = OpenAIBackend(clock or WallClock())
+        self.add_route("GET", "/v1/models", self._models)
         self.add_route("POST", "/v1/chat/completions", self._completion)
 
-    @staticmethod
-    def _completion(request: httpx.Request) -> httpx.Response:
-        return json_response(
-            200,
-            {
-                "id": "chatcmpl-drill",
-                "object": "chat.completion",
-                "model": "gpt-4o-mini",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Summary."},
-                        "finish_reason": "stop",
-                    }
-                ],
-            },
-        )
+    def _models(self, request: httpx.Request) -> httpx.Response:
+        created = int(datetime(2024, 7, 18, tzinfo=UTC).timestamp())
+        data = [
+            {"id": name, "object": "model", "created": created, "owned_by": "system"}
+            for name in MODELS
+        ]
+        return json_response(200, {"object": "list", "data": data})
+
+    def _completion(self, request: httpx.Request) -> httpx.Response:
+        body = json_body(request)
+        if not isinstance(body, dict):
+            return _openai_error(
+                400, "We could not parse the JSON body of your request.", None, None
+            )
+        if not body.get("model"):
+            return _openai_error(400, "you must provide a model parameter", None, None)
+        if body["model"] not in MODELS:
+            problem = f"The model `{body['model']}` does not exist or you do not have access to it."
+            return _openai_error(404, problem, None, "model_not_found")
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            problem = "Missing required parameter: 'messages'."
+            return _openai_error(400, problem, "messages", "missing_required_parameter")
+        return json_response(200, self.backend.complete(body))
 
     def unauthorized(self) -> httpx.Response:
-        return json_response(
-            401,
-            {
-                "error": {
-                    "message": "Incorrect API key provided.",
-                    "type": "invalid_request_error",
-                    "param": None,
-                    "code": "invalid_api_key",
-                }
-            },
-        )
+        return _openai_error(401, "Incorrect API key provided.", None, "invalid_api_key")
+
+
+def _openai_error(status: int, message: str, param: str | None, code: str | None) -> httpx.Response:
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    return json_response(status, {"error": error})

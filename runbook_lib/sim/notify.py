@@ -1,4 +1,5 @@
-"""Stateful fakes of the notification channels the guide names.
+"""Stateful simulations of the notification channels the guide names: for each, a backend (state,
+typed methods, no HTTP) and a fake (its routes, a few lines each), as moto splits them.
 
 - Slack incoming webhook (Internal: Slack #incidents): ``POST https://hooks.slack.com/services/T/B/X``,
   plain-text ``ok`` on success, ``invalid_payload`` / ``no_text`` (400), ``no_service`` (404).
@@ -6,18 +7,23 @@
   (``"channel": "#name"``, as workspace webhooks allow); a malformed name is
   ``channel_not_found`` (404). Each message gets Slack's ``ts``: when it arrived.
 - Atlassian Statuspage (External: status page): ``POST /v1/pages/{page_id}/incidents`` with
-  ``Authorization: OAuth <key>``, 201 and the incident (a ``scheduled`` maintenance with its
-  ``scheduled_for`` / ``scheduled_until``); ``PATCH .../incidents/{id}`` updates it.
+  ``Authorization: OAuth <key>``, 201 and the incident; ``PATCH .../incidents/{id}`` updates it.
+  A scheduled maintenance (``scheduled``, ``in_progress``, ``verifying``, ``completed``) needs its
+  window: ``scheduled_for`` and ``scheduled_until``, ISO 8601, the end after the start. Errors
+  are ``{"message": ...}`` (401 without the OAuth key, 404, 422).
 - SendGrid v3 (External: email notifications): ``POST /v3/mail/send``, 202 with an empty body and
-  the send's ``X-Message-Id``; errors as ``{"errors": [{"message", "field", "help"}]}``. What
-  then happens to each recipient reaches the sender through SendGrid's Event Webhook
+  the send's ``X-Message-Id``; errors as ``{"errors": [{"message", "field", "help"}]}`` in
+  SendGrid's words. The subject may be global, in every personalization, or in a template
+  (``template_id``); content is required unless a template is used. What then happens to each
+  recipient reaches the sender through SendGrid's Event Webhook
   (:mod:`runbook_lib.sim.sendgrid_events`).
 - A pager (the Emergency Contacts' phone numbers): no HTTP API of the guide's; pages are handed
   to it in process.
 
-Every fake keeps :class:`Delivery` records: what arrived, for whom, and when on its clock (the
-simulated cloud's virtual clock), so a drill checks what the channels received, not what the
-sender says it sent.
+Every backend keeps :class:`Delivery` records: what arrived, for whom, and when on its clock
+(the simulated cloud's virtual clock), so a drill checks what the channels received, not what
+the sender says it sent. The fakes show their backend's state under the same names
+(``cloud.statuspage.incidents`` is ``cloud.statuspage.backend.incidents``).
 """
 
 from __future__ import annotations
@@ -51,47 +57,97 @@ class Delivery:
     at: datetime
 
 
+class Refusal(Exception):
+    """A channel refuses a message: the status and what it answers (its own words)."""
+
+    def __init__(self, status: int, *problems: tuple[str, str | None]) -> None:
+        super().__init__(problems[0][0] if problems else str(status))
+        self.status = status
+        self.problems = problems  # (message, field)
+
+
+# -- Slack ---------------------------------------------------------------------------------------
+
 _CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
 
 
-class SlackWebhookFake(FakeAPI):
-    """Incoming webhooks; each known path posts into its channel, or the one the payload names."""
+class SlackBackend:
+    """Incoming webhooks (path -> channel) and every message each channel received."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(SLACK_URL)
-        self.clock = clock or WallClock()
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.channels: dict[str, str] = {}  # webhook path -> channel
         self.messages: list[dict[str, Any]] = []
         self.deliveries: list[Delivery] = []
-        self.add_route("POST", "/services/{team}/{bot}/{secret}", self._post, auth=False)
 
     def add_webhook(self, path: str, channel: str) -> str:
         self.channels[path] = channel
         return SLACK_URL + path
 
-    def _post(self, request: httpx.Request, team: str, bot: str, secret: str) -> httpx.Response:
-        channel = self.channels.get(request.url.path)
+    def post(self, path: str, body: object) -> None:
+        """Post ``body`` through the webhook at ``path``; :class:`Refusal` with Slack's word."""
+        channel = self.channels.get(path)
         if channel is None:
-            return httpx.Response(404, text="no_service")
-        body = json_body(request)
+            raise Refusal(404, ("no_service", None))
         if not isinstance(body, dict):
-            return httpx.Response(400, text="invalid_payload")
+            raise Refusal(400, ("invalid_payload", None))
         if not body.get("text") and not body.get("blocks"):
-            return httpx.Response(400, text="no_text")
+            raise Refusal(400, ("no_text", None))
         if "channel" in body:
             if not isinstance(body["channel"], str) or not _CHANNEL_NAME.match(body["channel"]):
-                return httpx.Response(404, text="channel_not_found")
+                raise Refusal(404, ("channel_not_found", None))
             channel = body["channel"]
         at = self.clock.now()
         self.messages.append({**body, "channel": channel, "ts": f"{at.timestamp():.6f}"})
         self.deliveries.append(Delivery((channel,), "", str(body.get("text", "")), at))
-        return httpx.Response(200, text="ok")
 
     def in_channel(self, channel: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["channel"] == channel]
 
     def received_in(self, channel: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.to == (channel,)]
+
+
+class SlackWebhookFake(FakeAPI):
+    def __init__(self, clock: Clock | None = None) -> None:
+        super().__init__(SLACK_URL)
+        self.backend = SlackBackend(clock or WallClock())
+        self.add_route("POST", "/services/{team}/{bot}/{secret}", self._post, auth=False)
+
+    def _post(self, request: httpx.Request, team: str, bot: str, secret: str) -> httpx.Response:
+        try:
+            self.backend.post(request.url.path, json_body(request))
+        except Refusal as refused:
+            return httpx.Response(refused.status, text=str(refused))
+        return httpx.Response(200, text="ok")
+
+    # views of the backend, for steps and faults
+    @property
+    def channels(self) -> dict[str, str]:
+        return self.backend.channels
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.backend.messages
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.backend.deliveries
+
+    def add_webhook(self, path: str, channel: str) -> str:
+        return self.backend.add_webhook(path, channel)
+
+    def in_channel(self, channel: str) -> list[dict[str, Any]]:
+        return self.backend.in_channel(channel)
+
+    def received_in(self, channel: str) -> list[Delivery]:
+        return self.backend.received_in(channel)
+
+
+# -- Statuspage ----------------------------------------------------------------------------------
+
+REALTIME = ("investigating", "identified", "monitoring", "resolved")
+MAINTENANCE = ("scheduled", "in_progress", "verifying", "completed")
 
 
 @dataclass
@@ -107,73 +163,105 @@ class StatusIncident:
     updates: list[dict[str, str]] = field(default_factory=list)
 
 
-class StatusPageFake(FakeAPI):
-    _STATUSES = (
-        "investigating",
-        "identified",
-        "monitoring",
-        "resolved",
-        "scheduled",
-        "in_progress",
-        "verifying",
-        "completed",
-    )
+class StatusPageBackend:
+    """One page's incidents and maintenances, and what its subscribers were shown."""
 
-    def __init__(self, page_id: str, clock: Clock | None = None) -> None:
-        super().__init__(STATUSPAGE_URL, auth_scheme="OAuth")
+    def __init__(self, page_id: str, clock: Clock) -> None:
         self.page_id = page_id
-        self.clock = clock or WallClock()
+        self.clock = clock
         self.incidents: dict[str, StatusIncident] = {}
         self.deliveries: list[Delivery] = []
         self._ids = itertools.count(1)
-        self.add_route("POST", "/v1/pages/{page}/incidents", self._create)
-        self.add_route("PATCH", "/v1/pages/{page}/incidents/{incident_id}", self._update)
-        self.add_route("GET", "/v1/pages/{page}/incidents", self._list)
 
-    def unauthorized(self) -> httpx.Response:
-        return json_response(401, {"error": "Could not authenticate"})
-
-    def _create(self, request: httpx.Request, page: str) -> httpx.Response:
+    def create(self, page: str, incident: object) -> StatusIncident:
         if page != self.page_id:
-            return json_response(404, {"error": "Page not found"})
-        incident = (json_body(request) or {}).get("incident")
+            raise Refusal(404, ("Could not find requested resource", None))
         if not isinstance(incident, dict) or not incident.get("name"):
-            return json_response(422, {"error": "incident.name can't be blank"})
-        status = incident.get("status", "investigating")
-        if status not in self._STATUSES:
-            return json_response(422, {"error": f"status {status} is not valid"})
-        window = (incident.get("scheduled_for"), incident.get("scheduled_until"))
-        if status == "scheduled" and not all(window):
-            return json_response(
-                422, {"error": "scheduled_for and scheduled_until are required for maintenance"}
-            )
+            raise Refusal(422, ("Name can't be blank", "name"))
+        status = str(incident.get("status", "investigating"))
+        if status not in REALTIME + MAINTENANCE:
+            raise Refusal(422, (f"Status {status} is not a valid incident status", "status"))
+        window = _window(incident) if status in MAINTENANCE else (None, None)
         at = self.clock.now()
         new = StatusIncident(
             f"inc{next(self._ids):04d}",
-            incident["name"],
+            str(incident["name"]),
             status,
-            incident.get("impact_override", "none"),
-            incident.get("body", ""),
+            str(incident.get("impact_override", "none")),
+            str(incident.get("body", "")),
             at.isoformat(),
             *window,
         )
         self.incidents[new.id] = new
         self.deliveries.append(Delivery((self.page_id,), new.name, new.body, at))
-        return json_response(201, self._shape(new))
+        return new
 
-    def _update(self, request: httpx.Request, page: str, incident_id: str) -> httpx.Response:
+    def update(self, page: str, incident_id: str, change: object) -> StatusIncident:
         found = self.incidents.get(incident_id)
         if page != self.page_id or found is None:
-            return json_response(404, {"error": "Incident not found"})
+            raise Refusal(404, ("Could not find requested resource", None))
+        change = change if isinstance(change, dict) else {}
+        status = str(change.get("status", found.status))
+        family = MAINTENANCE if found.status in MAINTENANCE else REALTIME
+        if status not in family:
+            raise Refusal(422, (f"Status {status} is not a valid incident status", "status"))
+        found.status = status
+        found.updates.append({"status": status, "body": str(change.get("body", ""))})
+        return found
+
+
+def _window(incident: dict[str, Any]) -> tuple[str, str]:
+    """A maintenance's ``scheduled_for`` / ``scheduled_until``: both, ISO 8601, end after start."""
+    given = (incident.get("scheduled_for"), incident.get("scheduled_until"))
+    if not all(given):
+        raise Refusal(422, ("Scheduled for and scheduled until are required", "scheduled_for"))
+    try:
+        start, end = (datetime.fromisoformat(str(value)) for value in given)
+    except ValueError:
+        raise Refusal(
+            422, ("Scheduled times must be ISO 8601 timestamps", "scheduled_for")
+        ) from None
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise Refusal(
+            422,
+            ("Scheduled until must be after scheduled for, with a time zone", "scheduled_until"),
+        )
+    return str(given[0]), str(given[1])
+
+
+class StatusPageFake(FakeAPI):
+    def __init__(self, page_id: str, clock: Clock | None = None) -> None:
+        super().__init__(STATUSPAGE_URL, auth_scheme="OAuth")
+        self.backend = StatusPageBackend(page_id, clock or WallClock())
+        self.add_route("POST", "/v1/pages/{page}/incidents", self._create)
+        self.add_route("PATCH", "/v1/pages/{page}/incidents/{incident_id}", self._update)
+        self.add_route("GET", "/v1/pages/{page}/incidents", self._list)
+
+    def unauthorized(self) -> httpx.Response:
+        return json_response(401, {"message": "Could not authenticate"})
+
+    def not_found(self, request: httpx.Request) -> httpx.Response:
+        return json_response(404, {"message": "Could not find requested resource"})
+
+    def _create(self, request: httpx.Request, page: str) -> httpx.Response:
+        try:
+            created = self.backend.create(page, (json_body(request) or {}).get("incident"))
+        except Refusal as refused:
+            return json_response(refused.status, {"message": str(refused)})
+        return json_response(201, self._shape(created))
+
+    def _update(self, request: httpx.Request, page: str, incident_id: str) -> httpx.Response:
         change = (json_body(request) or {}).get("incident", {})
-        if change.get("status") and change["status"] not in self._STATUSES:
-            return json_response(422, {"error": f"status {change['status']} is not valid"})
-        found.status = change.get("status", found.status)
-        found.updates.append({"status": found.status, "body": change.get("body", "")})
-        return json_response(200, self._shape(found))
+        try:
+            updated = self.backend.update(page, incident_id, change)
+        except Refusal as refused:
+            return json_response(refused.status, {"message": str(refused)})
+        return json_response(200, self._shape(updated))
 
     def _list(self, request: httpx.Request, page: str) -> httpx.Response:
-        return json_response(200, [self._shape(i) for i in self.incidents.values()])
+        if page != self.backend.page_id:
+            return self.not_found(request)
+        return json_response(200, [self._shape(i) for i in self.backend.incidents.values()])
 
     def _shape(self, incident: StatusIncident) -> dict[str, Any]:
         return {
@@ -184,7 +272,7 @@ class StatusPageFake(FakeAPI):
             "created_at": incident.created_at,
             "scheduled_for": incident.scheduled_for,
             "scheduled_until": incident.scheduled_until,
-            "page_id": self.page_id,
+            "page_id": self.backend.page_id,
             "incident_updates": [
                 {"status": incident.status, "body": incident.body},
                 *incident.updates,
@@ -192,74 +280,148 @@ class StatusPageFake(FakeAPI):
             "shortlink": f"https://stspg.io/{incident.id}",
         }
 
+    # views of the backend, for steps
+    @property
+    def page_id(self) -> str:
+        return self.backend.page_id
+
+    @property
+    def incidents(self) -> dict[str, StatusIncident]:
+        return self.backend.incidents
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.backend.deliveries
+
+
+# -- SendGrid ------------------------------------------------------------------------------------
+
+_HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message."
+NO_PERSONALIZATIONS = (
+    "The personalizations field is required and must have at least one personalization."
+)
+NO_RECIPIENT = (
+    "The to array is required for all personalization objects, and must have at least one "
+    "email object with a valid email address."
+)
+NO_FROM = "The from object must be provided for every email send."
+NO_SUBJECT = (
+    "The subject is required. You can get around this requirement if you use a template with a "
+    "subject defined or if every personalization has a subject defined."
+)
+NO_CONTENT = (
+    "The content param is required unless you are using a transactional template and have "
+    "defined a template_ID."
+)
+
+
+class SendGridBackend:
+    """Every email SendGrid took, per personalization, and its Event Webhook."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[dict[str, Any]] = []
+        self.deliveries: list[Delivery] = []
+        self.event_webhook = EventWebhook(clock)
+
+    def send(self, body: object) -> str:
+        """Take one ``/v3/mail/send`` request; its ``X-Message-Id``, or :class:`Refusal`."""
+        problems = _mail_problems(body)
+        if problems or not isinstance(body, dict):
+            raise Refusal(400, *problems)
+        self.sent.append(body)
+        recipients: list[str] = []
+        for personalization in body["personalizations"]:
+            to = tuple(str(t["email"]) for t in personalization["to"])
+            subject = str(personalization.get("subject") or body.get("subject") or "")
+            text = " ".join(str(c.get("value", "")) for c in body.get("content", []))
+            self.deliveries.append(Delivery(to, subject, text, self.clock.now()))
+            recipients += to
+        return self.event_webhook.accept(recipients)
+
+    def received_by(self, recipients: tuple[str, ...]) -> list[Delivery]:
+        """Emails addressed to every one of ``recipients``."""
+        return [d for d in self.deliveries if set(recipients) <= set(d.to)]
+
+
+def _mail_problems(body: object) -> list[tuple[str, str | None]]:
+    """What SendGrid refuses in a mail send, in its words (message, field)."""
+    if not isinstance(body, dict):
+        return [("Bad Request", None)]
+    problems: list[tuple[str, str | None]] = []
+    personalizations = body.get("personalizations")
+    if not isinstance(personalizations, list) or not personalizations:
+        problems.append((NO_PERSONALIZATIONS, "personalizations"))
+        personalizations = []
+    for index, p in enumerate(personalizations):
+        to = p.get("to") if isinstance(p, dict) else None
+        if not isinstance(to, list) or not to or not all(_address(t) for t in to):
+            problems.append((NO_RECIPIENT, f"personalizations.{index}.to"))
+    if not _address(body.get("from")):
+        problems.append((NO_FROM, "from"))
+    template = isinstance(body.get("template_id"), str) and bool(body.get("template_id"))
+    every_has_subject = bool(personalizations) and all(
+        isinstance(p, dict) and p.get("subject") for p in personalizations
+    )
+    if not (body.get("subject") or every_has_subject or template):
+        problems.append((NO_SUBJECT, "subject"))
+    content = body.get("content")
+    if not template and not (
+        isinstance(content, list) and content and all(isinstance(c, dict) for c in content)
+    ):
+        problems.append((NO_CONTENT, "content"))
+    return problems
+
+
+def _address(value: object) -> bool:
+    return isinstance(value, dict) and "@" in str(value.get("email", ""))
+
 
 class SendGridFake(FakeAPI):
     def __init__(self, clock: Clock | None = None) -> None:
         super().__init__(SENDGRID_URL)
-        self.clock = clock or WallClock()
-        self.sent: list[dict[str, Any]] = []
-        self.deliveries: list[Delivery] = []
-        self.event_webhook = EventWebhook(self.clock)
+        self.backend = SendGridBackend(clock or WallClock())
         self.add_route("POST", "/v3/mail/send", self._send)
-        self.add_route("GET", SETTINGS_PATH, self.event_webhook.get_settings)
-        self.add_route("PATCH", SETTINGS_PATH, self.event_webhook.patch_settings)
+        self.add_route("GET", SETTINGS_PATH, self.backend.event_webhook.get_settings)
+        self.add_route("PATCH", SETTINGS_PATH, self.backend.event_webhook.patch_settings)
 
     def error(self, status: int, message: str) -> httpx.Response:
         return sendgrid_errors(status, (message, None))
 
     def unauthorized(self) -> httpx.Response:
-        return json_response(
-            401,
-            {
-                "errors": [
-                    {
-                        "message": "The provided authorization grant is invalid, expired, or revoked",
-                        "field": None,
-                        "help": None,
-                    }
-                ]
-            },
+        return sendgrid_errors(
+            401, ("The provided authorization grant is invalid, expired, or revoked", None)
         )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        body = json_body(request)
-        problems: list[tuple[str, str | None]] = []
-        if not isinstance(body, dict):
-            body = {}
-            problems.append(("Bad Request", None))
-        if not body.get("personalizations"):
-            problems.append(
-                (
-                    "The personalizations field is required and must have at least one personalization.",
-                    "personalizations",
-                )
-            )
-        if not isinstance(body.get("from"), dict) or not body["from"].get("email"):
-            problems.append(("The from object must be provided for every email send.", "from"))
-        if not body.get("subject"):
-            problems.append(("The subject is required.", "subject"))
-        if problems:
-            return json_response(
-                400, {"errors": [{"message": m, "field": f, "help": None} for m, f in problems]}
-            )
-        self.sent.append(body)
-        recipients = tuple(
-            str(to.get("email"))
-            for p in body["personalizations"]
-            if isinstance(p, dict)
-            for to in p.get("to", [])
-            if isinstance(to, dict)
-        )
-        text = " ".join(
-            str(c.get("value", "")) for c in body.get("content", []) if isinstance(c, dict)
-        )
-        self.deliveries.append(Delivery(recipients, str(body["subject"]), text, self.clock.now()))
-        message_id = self.event_webhook.accept(recipients)
+        try:
+            message_id = self.backend.send(json_body(request))
+        except Refusal as refused:
+            errors = [
+                {"message": m, "field": f, "help": _HELP + f.split(".")[0] if f else None}
+                for m, f in refused.problems
+            ]
+            return json_response(refused.status, {"errors": errors})
         return httpx.Response(202, headers={"X-Message-Id": message_id})
 
+    # views of the backend, for steps and faults
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        return self.backend.sent
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return self.backend.deliveries
+
+    @property
+    def event_webhook(self) -> EventWebhook:
+        return self.backend.event_webhook
+
     def received_by(self, recipients: tuple[str, ...]) -> list[Delivery]:
-        """Emails addressed to every one of ``recipients``."""
-        return [d for d in self.deliveries if set(recipients) <= set(d.to)]
+        return self.backend.received_by(recipients)
+
+
+# -- the pager -----------------------------------------------------------------------------------
 
 
 class PagerFake:
