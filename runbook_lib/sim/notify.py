@@ -39,7 +39,12 @@ import httpx
 
 from runbook_lib.procedures.incident_response.communications import Channels
 from runbook_lib.sim.http import FakeAPI, json_body, json_response
-from runbook_lib.sim.sendgrid_events import SETTINGS_PATH, EventWebhook, sendgrid_errors
+from runbook_lib.sim.sendgrid_events import (
+    SETTINGS_PATH,
+    EventWebhook,
+    SettingsRefused,
+    sendgrid_errors,
+)
 from runbook_lib.world.clock import Clock, WallClock
 
 SLACK_URL = "https://hooks.slack.com"
@@ -91,7 +96,7 @@ class SlackBackend:
             raise Refusal(404, ("no_service", None))
         if not isinstance(body, dict):
             raise Refusal(400, ("invalid_payload", None))
-        if not body.get("text") and not body.get("blocks"):
+        if not body.get("text") and not body.get("blocks") and not body.get("attachments"):
             raise Refusal(400, ("no_text", None))
         if "channel" in body:
             if not isinstance(body["channel"], str) or not _CHANNEL_NAME.match(body["channel"]):
@@ -99,13 +104,23 @@ class SlackBackend:
             channel = body["channel"]
         at = self.clock.now()
         self.messages.append({**body, "channel": channel, "ts": f"{at.timestamp():.6f}"})
-        self.deliveries.append(Delivery((channel,), "", str(body.get("text", "")), at))
+        self.deliveries.append(Delivery((channel,), "", _slack_text(body), at))
 
     def in_channel(self, channel: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["channel"] == channel]
 
     def received_in(self, channel: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.to == (channel,)]
+
+
+def _slack_text(body: dict[str, Any]) -> str:
+    """What a message says: its text, then each attachment's title and text (Alertmanager's
+    Slack notifier posts attachments only, which Slack accepts)."""
+    parts = [str(body["text"])] if body.get("text") else []
+    for attachment in body.get("attachments") or []:
+        if isinstance(attachment, dict):
+            parts += [str(attachment[k]) for k in ("title", "text") if attachment.get(k)]
+    return "\n".join(parts)
 
 
 class SlackWebhookFake(FakeAPI):
@@ -122,6 +137,10 @@ class SlackWebhookFake(FakeAPI):
         return httpx.Response(200, text="ok")
 
     # views of the backend, for steps and faults
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
     @property
     def channels(self) -> dict[str, str]:
         return self.backend.channels
@@ -282,6 +301,10 @@ class StatusPageFake(FakeAPI):
 
     # views of the backend, for steps
     @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    @property
     def page_id(self) -> str:
         return self.backend.page_id
 
@@ -382,8 +405,8 @@ class SendGridFake(FakeAPI):
         super().__init__(SENDGRID_URL)
         self.backend = SendGridBackend(clock or WallClock())
         self.add_route("POST", "/v3/mail/send", self._send)
-        self.add_route("GET", SETTINGS_PATH, self.backend.event_webhook.get_settings)
-        self.add_route("PATCH", SETTINGS_PATH, self.backend.event_webhook.patch_settings)
+        self.add_route("GET", SETTINGS_PATH, self._get_settings)
+        self.add_route("PATCH", SETTINGS_PATH, self._patch_settings)
 
     def error(self, status: int, message: str) -> httpx.Response:
         return sendgrid_errors(status, (message, None))
@@ -404,7 +427,21 @@ class SendGridFake(FakeAPI):
             return json_response(refused.status, {"errors": errors})
         return httpx.Response(202, headers={"X-Message-Id": message_id})
 
+    def _get_settings(self, request: httpx.Request) -> httpx.Response:
+        return json_response(200, self.backend.event_webhook.settings)
+
+    def _patch_settings(self, request: httpx.Request) -> httpx.Response:
+        try:
+            settings = self.backend.event_webhook.update_settings(json_body(request))
+        except SettingsRefused as refused:
+            return sendgrid_errors(400, *refused.problems)
+        return json_response(200, settings)
+
     # views of the backend, for steps and faults
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
     @property
     def sent(self) -> list[dict[str, Any]]:
         return self.backend.sent

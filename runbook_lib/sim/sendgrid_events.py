@@ -1,8 +1,10 @@
 """SendGrid's Event Webhook, simulated: what SendGrid tells the sender about every email it took.
 
-- Settings: ``GET`` / ``PATCH /v3/user/webhooks/event/settings`` (``enabled``, ``url`` and one
-  flag per event type, as SendGrid's legacy single-webhook API); enabling it without a ``url``
-  is a 400 in SendGrid's error shape (``{"errors": [{"message", "field", "help"}]}``).
+- Settings (served by :class:`~runbook_lib.sim.notify.SendGridFake` at ``GET`` / ``PATCH
+  /v3/user/webhooks/event/settings``): ``enabled``, ``url`` and one flag per event type, as
+  SendGrid's legacy single-webhook API; enabling it without a ``url`` is refused
+  (:class:`SettingsRefused`, a 400 in SendGrid's error shape ``{"errors": [{"message", "field",
+  "help"}]}``).
 - Every recipient of an accepted send gets SendGrid's delivery events, as its mail server
   answers: ``processed`` then ``delivered``; a mailbox that does not exist
   (:attr:`EventWebhook.unknown_mailboxes`) ``bounce`` (``type`` bounce, ``status`` 5.1.1, the
@@ -27,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from runbook_lib.sim.http import json_body, json_response
+from runbook_lib.sim.http import json_response
 from runbook_lib.world.clock import Clock
 
 SETTINGS_PATH = "/v3/user/webhooks/event/settings"
@@ -54,6 +56,14 @@ def sendgrid_errors(status: int, *problems: tuple[str, str | None]) -> httpx.Res
     return json_response(status, {"errors": errors})
 
 
+class SettingsRefused(Exception):
+    """A settings change SendGrid refuses: its problems as (message, field)."""
+
+    def __init__(self, *problems: tuple[str, str | None]) -> None:
+        super().__init__(problems[0][0])
+        self.problems = problems
+
+
 @dataclass
 class EventWebhook:
     clock: Clock
@@ -73,23 +83,20 @@ class EventWebhook:
     posts: list[int | None] = field(default_factory=list)  # each post's answer (None: none)
     stalled: bool = False
 
-    # -- the settings API ---------------------------------------------------------------------
-    def get_settings(self, request: httpx.Request) -> httpx.Response:
-        return json_response(200, self.settings)
-
-    def patch_settings(self, request: httpx.Request) -> httpx.Response:
-        change = json_body(request)
+    # -- the settings (served by SendGridFake at SETTINGS_PATH) ---------------------------------
+    def update_settings(self, change: object) -> dict[str, Any]:
+        """Apply a PATCH of the settings; :class:`SettingsRefused` with SendGrid's problems."""
         if not isinstance(change, dict):
-            return sendgrid_errors(400, ("Bad Request", None))
+            raise SettingsRefused(("Bad Request", None))
         wrong = [k for k in change if k not in ("enabled", "url", *FLAGS)]
         wrong += [k for k in ("enabled", *FLAGS) if k in change and not isinstance(change[k], bool)]
         if wrong:
-            return sendgrid_errors(400, *((f"invalid value for {k}", k) for k in wrong))
+            raise SettingsRefused(*((f"invalid value for {k}", k) for k in wrong))
         updated = {**self.settings, **change}
         if updated["enabled"] and not str(updated["url"]).startswith(("https://", "http://")):
-            return sendgrid_errors(400, ("a url is required to enable the Event Webhook", "url"))
+            raise SettingsRefused(("a url is required to enable the Event Webhook", "url"))
         self.settings = updated
-        return json_response(200, self.settings)
+        return self.settings
 
     # -- what happens to an accepted send -----------------------------------------------------
     def accept(self, recipients: Iterable[str]) -> str:
