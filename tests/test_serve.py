@@ -151,3 +151,16 @@ def test_stopping_the_gateway_closes_its_ports(tmp_path: Path) -> None:
     served.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)
+
+
+def test_each_exchange_is_kept_with_the_answer_the_client_got(
+    gateway: Gateway, sim: SimulatedCloud
+) -> None:
+    """How a step reads what curl really got: the request as it arrived, and the status."""
+    _curl(gateway, "-X", "POST", "https://api.supabase.com/v1/projects/{PROJECT_ID}/backups")
+    sim.supabase.inject(None, times=1)
+    _curl(gateway, _backups_url(sim))
+    first, second = gateway.exchanges
+    assert first.request.url.path == "/v1/projects/PROJECT_ID/backups"  # curl's URL glob
+    assert first.status == 404  # no such route, whatever the credential
+    assert second.status is None

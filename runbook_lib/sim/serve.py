@@ -26,6 +26,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -159,12 +160,26 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any) -> x509.Cer
     )
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request a client sent through the gateway and the simulation's answer (None: it was
+    left unanswered): how a step reads what a real program such as curl really got."""
+
+    request: httpx.Request
+    response: httpx.Response | None
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+
 class Gateway:
     """The loopback proxy and origins in front of the mounted simulations (one per session)."""
 
     def __init__(self, ca: SessionCA) -> None:
         self.ca = ca
         self.refused: list[str] = []
+        self.exchanges: list[Exchange] = []  # what real clients sent, and what they were answered
         self._routes: list[tuple[re.Pattern[str], Handler]] = []
         self._recorder: touched.Touched | None = None
         self._server_context = ca.server_context()
@@ -207,9 +222,18 @@ class Gateway:
 
     def answer(self, handler: Handler, request: httpx.Request) -> httpx.Response:
         with touched.into(self._recorder):
-            response = handler(request)
+            try:
+                response = handler(request)
+            except httpx.TimeoutException:
+                self._log(Exchange(request, None))
+                raise
         response.read()
+        self._log(Exchange(request, response))
         return response
+
+    def _log(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
 
     def origin(self, host: str) -> str:
         """A plain-HTTP origin on loopback that serves ``host``'s simulation (for clients that
