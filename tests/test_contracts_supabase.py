@@ -31,7 +31,8 @@ The document is OpenAPI 3.0, whose schema dialect is not plain JSON Schema: ``nu
 the nulls the real API sends, and ``format: date-time`` is checked by its OAS format checker.
 It resolves the document's ``$ref`` through ``referencing``, as jsonschema does. ``openapi-core``
 validates whole request/response pairs, but needs adapters for httpx objects and matches
-servers and security too; schema validation per answer is all these tests need.
+servers and security too; schema validation per answer is all these tests need. It is in the
+``dev`` extras of pyproject.toml (``.ci/run`` installs them).
 """
 
 from __future__ import annotations
