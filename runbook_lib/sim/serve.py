@@ -231,6 +231,17 @@ class Gateway:
         self._log(Exchange(request, response))
         return response
 
+    @contextmanager
+    def watching(self) -> Iterator[list[Exchange]]:
+        """The exchanges made while the block runs (filled when it ends)."""
+        start = len(self.exchanges)
+        seen: list[Exchange] = []
+        try:
+            yield seen
+        finally:
+            with self._lock:
+                seen.extend(self.exchanges[start:])
+
     def _log(self, exchange: Exchange) -> None:
         with self._lock:
             self.exchanges.append(exchange)

@@ -23,14 +23,18 @@ from runbook_lib.procedures.backup_recovery.backup import (
     StoredBackup,
     TriggerResult,
     guide_trigger,
+    guide_trigger_line,
     latest_backup_age,
     list_backups,
+    placeholders_sent,
     probe_listing,
     route_missing,
-    send_guide_trigger,
+    run_curl,
     sha256_file,
+    shell_variables,
     supabase_client,
     take_logical_backup,
+    trigger_answered,
     trigger_rewrites,
     upload_backup,
 )
@@ -44,6 +48,7 @@ from runbook_lib.procedures.backup_recovery.restore import (
 )
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.sim.cloud import SimulatedCloud
+from runbook_lib.sim.serve import Gateway
 from runbook_lib.steps.common import Attempt, PreparedBackup, attempt, expect_failure
 from runbook_lib.world import dataset, rewrites
 from runbook_lib.world.clock import Clock
@@ -68,13 +73,28 @@ class GuideRestore:
 
 @when("the operator sends the guide's manual backup trigger as written", target_fixture="trigger")
 def send_trigger(
-    guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence, http_client: httpx.Client
+    guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence, gateway: Gateway
 ) -> TriggerResult:
-    request = guide_trigger(guide, cloud.environment())
-    for rewrite in trigger_rewrites(guide, cloud.environment()):
+    line, values = guide_trigger_line(guide), cloud.environment()
+    as_written = _curl(gateway, line, values, evidence)
+    sent = placeholders_sent(line, as_written)
+    for rewrite in trigger_rewrites(guide, {name: values[name] for name in sent}):
         findings.judge(evidence, rewrite, "GUIDE-PLACEHOLDER-SYNTAX")
-    evidence.note(f"sent {request.method} {request.url} with the guide's Authorization header")
-    return send_guide_trigger(request, http_client)
+    return _curl(gateway, shell_variables(line), values, evidence) if sent else as_written
+
+
+def _curl(
+    gateway: Gateway, line: str, values: dict[str, str], evidence: ScenarioEvidence
+) -> TriggerResult:
+    with gateway.watching() as seen:
+        done = run_curl(line, values)
+    if not seen or seen[-1].response is None:
+        raise ProcedureFailed(f"curl got no answer from the Management API: {done.stderr.strip()}")
+    answer = trigger_answered(seen[-1].request, seen[-1].response.status_code, done.stdout)
+    evidence.note(
+        f"`{line}`: curl sent {answer.request.method} {answer.request.url}: {answer.status}"
+    )
+    return answer
 
 
 @then("the Supabase Management API accepts the backup request")
@@ -382,7 +402,7 @@ def _database_recovery(guide: Guide) -> str:
 def run_guide_restore(
     guide: Guide, drill_server: PostgresServer, prepared: PreparedBackup, evidence: ScenarioEvidence
 ) -> GuideRestore:
-    drill_server.create_database(GUIDE_TARGET_DB)
+    drill_server.create_database(drill_server.scoped(GUIDE_TARGET_DB))
     mapped = map_connection(_database_recovery(guide), drill_server)
     for original, replacement in mapped.mapping:
         evidence.note(f"connection mapping: '{original}' -> '{replacement}'")
@@ -424,15 +444,15 @@ def corrected_restore(
     findings.report(
         evidence, "GUIDE-RESTORE-PLAIN-SQL", guide_restore.result.stderr.strip().splitlines()[-1]
     )
-    drill_server.create_database(GUIDE_TARGET_DB)
-    restore_plain(drill_server, prepared.backup.path, GUIDE_TARGET_DB)
+    restored = drill_server.create_database(drill_server.scoped(GUIDE_TARGET_DB))
+    restore_plain(drill_server, prepared.backup.path, restored)
 
 
 @then("the restored database equals the backup's source, table by table")
 def restored_equal(
     prepared: PreparedBackup, drill_server: PostgresServer, evidence: ScenarioEvidence
 ) -> None:
-    restored = verify.fingerprint(drill_server, GUIDE_TARGET_DB)
+    restored = verify.fingerprint(drill_server, drill_server.scoped(GUIDE_TARGET_DB))
     problems = verify.differences(prepared.source, restored)
     evidence.measure("tables compared", len(prepared.source.tables))
     evidence.measure("rows compared", sum(t.rows for t in prepared.source.tables.values()))
@@ -485,10 +505,10 @@ def throwaway(request: pytest.FixtureRequest) -> PostgresServer:
     target_fixture="database",
 )
 def seeded_on_throwaway(drill_server: PostgresServer, megabytes: int = 2) -> str:
-    drill_server.create_database("napoleon_prod")
-    with drill_server.connect("napoleon_prod") as conn:
+    name = drill_server.create_database(drill_server.scoped("napoleon_prod"))
+    with drill_server.connect(name) as conn:
         dataset.seed(conn, dataset.DatasetSize.from_megabytes(megabytes))
-    return "napoleon_prod"
+    return name
 
 
 @when("the server is killed while the restore copies data", target_fixture="during_restore")

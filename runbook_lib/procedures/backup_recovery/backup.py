@@ -115,10 +115,37 @@ def trigger_rewrites(guide: Guide, values: dict[str, str]) -> list[Rewrite]:
     return rewrites.placeholders(guide.command("curl", guide.backup_commands).text, values)
 
 
-def send_guide_trigger(request: CurlRequest, http: httpx.Client) -> TriggerResult:
-    """Send the guide's request once, unchanged; what the API answers is the finding."""
-    response = http.request(request.method, request.url, headers=request.headers, timeout=10)
-    return TriggerResult(request, response.status_code, response.text[:500])
+def guide_trigger_line(guide: Guide) -> str:
+    """The guide's manual backup trigger (Database Backups), exactly as written."""
+    return guide.command("curl", guide.backup_commands).text
+
+
+def shell_variables(command: str) -> str:
+    """The correction of ``{NAME}``: the shell variable ``${NAME}``, which bash does fill."""
+    return rewrites.PLACEHOLDER.sub(lambda m: "${" + m.group(1) + "}", command)
+
+
+def run_curl(line: str, values: dict[str, str]) -> shell.CommandResult:
+    """Run a curl line of the guide through bash and the real ``curl``, ``values`` in its
+    environment (and whatever proxy and CA the session exported): nothing added to the line."""
+    return shell.run_shell(line, env=shell.child_env(values), timeout=60)
+
+
+def trigger_answered(request: httpx.Request, status: int, body: str) -> TriggerResult:
+    """What curl sent, as it arrived at the API, and the status and body it was answered."""
+    sent = CurlRequest(request.method, str(request.url), dict(request.headers), ())
+    return TriggerResult(sent, status, body[:500])
+
+
+def placeholders_sent(command: str, result: TriggerResult) -> list[str]:
+    """The guide's ``{NAME}`` placeholders that reached the API unfilled (curl's URL glob drops
+    the braces of the URL's: ``{PROJECT_ID}`` arrives as ``PROJECT_ID``)."""
+    arrived = result.request.url + " " + " ".join(result.request.headers.values())
+    return [
+        name
+        for name in dict.fromkeys(rewrites.PLACEHOLDER.findall(command))
+        if f"{{{name}}}" in arrived or f"/{name}/" in arrived
+    ]
 
 
 def route_missing(result: TriggerResult) -> bool:
