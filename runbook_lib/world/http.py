@@ -46,10 +46,10 @@ class ApiClient:
         if not self.token:
             raise AuthenticationFailed(f"{self.service}: no credential; set {self.token_variable}")
         headers = {"Authorization": f"{self.auth_scheme} {self.token}"}
-        problem = ""
+        problem, wait = "", 0.0
         for attempt in range(self.retries + 1):
             if attempt:
-                self.clock.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                self.clock.sleep(max(wait, self.backoff_seconds * 2 ** (attempt - 1)))
             self.attempts += 1
             try:
                 response = self.http.request(
@@ -76,7 +76,7 @@ class ApiClient:
                     response.status_code,
                 )
             if response.status_code >= 500 or response.status_code == 429:
-                problem = f"answered {response.status_code}"
+                problem, wait = f"answered {response.status_code}", _retry_after(response)
                 continue
             if response.status_code not in expect:
                 raise ServiceError(
@@ -89,3 +89,12 @@ class ApiClient:
             f"{self.service} {method} {path} {problem} on all {self.retries + 1} attempts; "
             "check the provider's status page and retry later"
         )
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """How long a rate-limited (429) or unavailable (503) answer asks the client to wait: its
+    ``Retry-After`` in seconds (0 when absent or not a number; dates are not used by these APIs)."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
