@@ -117,8 +117,22 @@ def drill(
             "mutations that kill it, or lists it as unproven.",
         ),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Run only shard I of N (counted from 1): a stable share of the selected "
+            "scenarios, the same on every machine; run all N, then `runbook merge` their "
+            "report directories into one run and one verdict.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the drills against real PostgreSQL and simulated cloud; write the evidence report."""
+    """Run the drills against real PostgreSQL and simulated cloud; write the evidence report.
+
+    Past one machine: `--shard 1/4` ... `--shard 4/4` on four machines (or CI jobs), then
+    `runbook merge DIR...` joins their evidence; a missing shard keeps the merge from passing.
+    """
     from runbook_lib.drill.faults import run_wide, verdict
     from runbook_lib.drill.options import DrillOptions, Settings
     from runbook_lib.drill.runner import run_drill, run_verdict, summary_rows
@@ -138,6 +152,7 @@ def drill(
         workers=workers,
         evidence_dir=report_dir,
         kill_matrix=kill_matrix,
+        shard=shard,
     )
     # a bad RUNBOOK_* variable, a broken guide, option or target stops here, with one line
     options.validate(Settings.from_environ(os.environ))
@@ -149,6 +164,8 @@ def drill(
             "the run is INCOMPLETE: evidence.json lists the scenarios that never ran", err=True
         )
         raise typer.Exit(code or 1)
+    if shard and (code in (0, 1) if fault else code == 5):
+        _shard_outcome(options.shard, directory, bool(fault))
     if fault and code in (0, 1):
         game = run_wide(fault)
         failed = sum(row[2] for row in rows)
@@ -162,6 +179,20 @@ def drill(
         typer.echo("no scenarios ran: check --only and the features directory", err=True)
         raise typer.Exit(1)
     raise typer.Exit(code)
+
+
+def _shard_outcome(shard: str, directory: Path, game_day: bool) -> None:
+    """A shard of a game day is judged with the others (by `runbook merge`); a shard whose share
+    of a non-empty selection is empty ran correctly. Otherwise return to the usual verdict."""
+    from runbook_lib.evidence.report import load_evidence
+
+    selected = len(load_evidence(directory)["run"].get("shard", {}).get("selected", []))
+    if game_day:
+        typer.echo(f"\nshard {shard} of a game day: `runbook merge` judges the whole run")
+        raise typer.Exit(0)
+    if selected:
+        typer.echo(f"shard {shard}: none of the {selected} selected scenarios fall to it")
+        raise typer.Exit(0)
 
 
 def _print_summary(
@@ -375,6 +406,68 @@ def verify_evidence(run_dir: RunDir) -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{run_dir}: every artifact matches manifest.json")
+
+
+@app.command()
+def merge(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The report directories of every shard of one drill (`runbook drill --shard "
+            "I/N --report-dir DIR`), e.g. shards/*.",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="A new directory for the merged run (default: reports/<run-id>, and "
+            "reports/latest points at it).",
+        ),
+    ] = None,
+) -> None:
+    """Join the shards of one drill into one run: one evidence.json, junit.xml, HTML report,
+    summary and manifest, with one verdict.
+
+    The merge is whole only when every shard 1..N is there once, all ran the same guide,
+    features and selection, and no scenario ran twice; anything else is an INCOMPLETE verdict,
+    each problem stated on one line. Exit 0 when the merged run passed (with or without known
+    gaps), 1 when it failed or is incomplete (or a game day did not go as expected), 2 when a
+    directory holds no readable evidence.json.
+    """
+    from runbook_lib.drill.faults import run_wide, verdict
+    from runbook_lib.drill.options import Settings
+    from runbook_lib.drill.runner import summary_rows
+    from runbook_lib.evidence.merge import merge_runs
+    from runbook_lib.evidence.records import new_run_id
+    from runbook_lib.paths import default_reports
+    from runbook_lib.world.files import symlink_atomic
+
+    settings = Settings.from_environ(os.environ)
+    target = output or default_reports() / new_run_id()
+    result = merge_runs(run_dirs, target, step_summary=settings.step_summary)
+    if output is None:
+        symlink_atomic(target.parent / "latest", target.name)
+    rows, findings = summary_rows(result.directory)
+    _print_summary(rows, findings, result.directory)
+    for problem in result.problems:
+        typer.echo(f"merge problem: {problem}", err=True)
+    typer.echo(
+        f"\nmerged {len(result.sources)} shard run(s), {result.scenarios} scenarios: "
+        f"{result.verdict}"
+    )
+    if result.game_day_fault and result.verdict != "incomplete":  # judged on the whole run
+        game = run_wide(result.game_day_fault)
+        ok = verdict(game.expected, result.failed)
+        typer.echo(
+            f"game day {game.name}: expected {game.expected}; {result.failed} scenario(s) "
+            f"caught it -> {'as expected' if ok else 'NOT as expected'}"
+        )
+        raise typer.Exit(0 if ok else 1)
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 @app.command("coverage")

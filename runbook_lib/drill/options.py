@@ -28,6 +28,7 @@ import pytest
 if TYPE_CHECKING:
     from runbook_lib.world.targets import Target
 
+from runbook_lib.drill.shard import Shard
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.paths import DEFAULT_CONFIG, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
 from runbook_lib.procedures.recovery_objectives import (
@@ -122,6 +123,7 @@ class DrillOptions:
     workers: str = "auto"
     evidence_dir: Path | None = None
     kill_matrix: Path | None = None  # `runbook mutate`'s matrix: per scenario, proof or unproven
+    shard: str = ""  # "I/N": only the I-th of N stable shares of the selection ("" = all of it)
 
     @property
     def config_dir(self) -> ConfigDir:
@@ -131,6 +133,11 @@ class DrillOptions:
     def live(self) -> bool:
         """True when the drill reaches a target's real endpoints (no simulation stands in)."""
         return bool(self.target) and not self.stand_ins
+
+    @property
+    def shard_spec(self) -> Shard | None:
+        """``--shard`` parsed (None: the whole selection); a bad one is a ConfigurationError."""
+        return Shard.parse(self.shard) if self.shard else None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **chosen: object) -> DrillOptions:
@@ -163,6 +170,7 @@ class DrillOptions:
             workers=str(config.getoption("numprocesses", None) or 0),
             evidence_dir=Path(evidence_dir) if evidence_dir else None,
             kill_matrix=Path(kill_matrix) if kill_matrix else None,
+            shard=config.getoption("shard") or "",
         )
 
     def load_target(self, environ: Mapping[str, str]) -> Target:
@@ -189,8 +197,8 @@ class DrillOptions:
 
         Checks what needs no server: the guide parses, the features and configuration exist,
         ``--only`` names features, the backend is known (``auto`` asks ``settings``' Docker
-        host), the target passes the production guard, the fault exists, and the option
-        combinations make sense.
+        host), the target passes the production guard, the fault exists, ``--shard`` is I/N,
+        and the option combinations make sense.
         """
         from runbook_lib.drill.faults import run_wide as find_fault
         from runbook_lib.guide.model import load_guide
@@ -215,6 +223,8 @@ class DrillOptions:
                 f"--workers {self.workers!r}: give auto, a number of workers, or 0 for serial"
             )
         resolve_backend(self.pg, settings.docker_host)
+        if self.shard:
+            Shard.parse(self.shard)
         if self.fault:
             find_fault(self.fault)
         if self.kill_matrix is not None and not self.kill_matrix.is_file():
@@ -254,6 +264,8 @@ class DrillOptions:
             args.append(f"--game-day-fault={self.fault}")
         if self.kill_matrix is not None:
             args.append(f"--kill-matrix={self.kill_matrix.resolve()}")
+        if self.shard:
+            args.append(f"--shard={self.shard}")
         if self.target:
             args.append(f"--target={self.target}")
         if self.allow_production:
@@ -310,6 +322,13 @@ def add_options(parser: pytest.Parser, environ: Mapping[str, str] = os.environ) 
     )
     group.addoption(
         "--game-day-fault", default=None, help="(set by `runbook drill --fault`) the fault active"
+    )
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N stable shares of the selected scenarios (1-based); "
+        "`runbook merge` joins the shards' evidence",
     )
     group.addoption(
         "--kill-matrix",

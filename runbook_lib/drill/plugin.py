@@ -30,6 +30,7 @@ import pytest
 
 from runbook_lib.drill.options import DrillOptions, Settings, add_options
 from runbook_lib.drill.progress import scenario_template
+from runbook_lib.drill.shard import ShardPlan, features_sha256, scenario_id
 from runbook_lib.errors import ConfigurationError, FindingConfirmed, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.world.clock import Clock, WallClock
@@ -76,6 +77,7 @@ OPTIONS = pytest.StashKey[DrillOptions]()
 SETTINGS = pytest.StashKey[Settings]()
 REDACTOR = pytest.StashKey[Redactor]()
 GUIDE = pytest.StashKey[Guide]()
+SHARD_PLAN = pytest.StashKey[ShardPlan]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -183,6 +185,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+
+
+def item_id(item: pytest.Item) -> str:
+    """The stable id of a collected item (see :mod:`runbook_lib.drill.shard`)."""
+    template = scenario_template(item)
+    return scenario_id(template.feature.rel_filename if template is not None else "", item.nodeid)
+
+
+# a second implementation of the hook in this module, so it needs its own name; trylast: after
+# pytest's own -k and -m, which run after the --only and @live selection above
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--shard I/N``: keep this shard's share of what every other selection (``--only``,
+    ``-k``, ``@live``) kept, and note the whole selection for the evidence (``run.shard``)."""
+    options = drill_options_of(config)
+    try:
+        shard = options.shard_spec
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if shard is None:
+        return
+    ids = {item: item_id(item) for item in items}
+    plan = ShardPlan(shard, tuple(ids.values()), features_sha256(options.features))
+    config.stash[SHARD_PLAN] = plan
+    mine = plan.mine
+    keep = [item for item in items if ids[item] in mine]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if ids[item] not in mine])
+        items[:] = keep
+
+
+def shard_plan_of(config: pytest.Config) -> ShardPlan | None:
+    """This process's shard and the whole selection it was cut from (None: not sharded)."""
+    return config.stash.get(SHARD_PLAN, None)
 
 
 @pytest.fixture(scope="session")

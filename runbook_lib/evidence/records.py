@@ -177,6 +177,14 @@ class RunInfo:
     selection: dict[str, Any] = field(default_factory=dict)
     # per guide item, the strongest proof this run gave it: {"real": n, "simulated": n, ...}
     item_coverage: dict[str, int] = field(default_factory=dict)
+    # a shard of a drill split across machines (`--shard I/N`, runbook_lib.drill.shard):
+    # {"index": i, "count": n, "selected": [the whole selection's scenario ids],
+    # "features_sha256": ...}; empty for a run of the whole selection
+    shard: dict[str, Any] = field(default_factory=dict)
+    # a run joined from shards by `runbook merge` (runbook_lib.evidence.merge): {"count": n,
+    # "sources": [one per shard: directory, run id, shard, verdict, sha256 of its evidence],
+    # "problems": [what keeps the merge from being whole]}; empty for a run of one process
+    merge: dict[str, Any] = field(default_factory=dict)
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -55,6 +55,12 @@ def overall_verdict(evidence: dict[str, Any]) -> str:
 def scope_sentence(run: dict[str, Any]) -> str:
     """What the run covered, in words: the whole drill or a subset (and which)."""
     selection = run.get("selection") or {}
+    shard = run.get("shard") or {}
+    if shard:  # one machine's share of a sharded drill: `runbook merge` joins the shards
+        return (
+            f"SHARD {shard['index']}/{shard['count']} only: {selection.get('planned', 0)} of the "
+            f"{len(shard.get('selected', []))} selected scenarios (`runbook merge` joins the shards)"
+        )
     if not selection.get("subset"):
         return "every scenario of the features was selected"
     parts = []
@@ -68,8 +74,15 @@ def scope_sentence(run: dict[str, Any]) -> str:
 
 
 def completeness_sentence(run: dict[str, Any]) -> str:
+    merge = run.get("merge") or {}
+    if merge.get("problems"):
+        return (
+            f"INCOMPLETE: the merge of {len(merge.get('sources', []))} shard run(s) is not one "
+            f"whole drill: {'; '.join(merge['problems'][:10])}"
+        )
     if run.get("complete", True):
-        return "complete: every planned scenario reached a verdict"
+        joined = f", joined from {merge['count']} shards" if merge else ""
+        return f"complete: every planned scenario reached a verdict{joined}"
     never = run.get("not_run") or []
     return (
         f"INCOMPLETE: the run was interrupted or lost a worker; {len(never)} planned "
@@ -305,7 +318,7 @@ def _alert_svg(measurements: list[dict[str, Any]]) -> str:
 
 def _trend_svg(history: list[dict[str, Any]]) -> str:
     values = [h.get("database_recovery_seconds") or 0.0 for h in history]
-    top = max(values) or 1.0
+    top = max(values, default=0.0) or 1.0  # no history yet (a copied run directory)
     width, height = 640, 120
     step = (width - 20) / max(len(history), 1)
     parts = [
