@@ -38,7 +38,7 @@ def evaluate(data: dict[str, np.ndarray]) -> tuple[float, int]:
     series = Series()
     times = np.arange(len(next(iter(data.values())))) * 60.0
     for name, values in data.items():
-        series.data[(name, ())] = (times, values)
+        series.add_array(name, {}, (times * 1000).astype(np.int64), values)
     started = time.perf_counter()
     evaluation = engine.evaluate(engine.default_rules(), series, float(times[-1]))
     seconds = time.perf_counter() - started

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from runbook_lib.monitoring.measures import READ_MINUTE
 from runbook_lib.monitoring.promql import Evaluator, Series, parse
 from runbook_lib.monitoring.rules import FIRING, PENDING, alert_states, load_rules
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
+from tests.helpers import edited_guide
 
 GUIDE = load_guide()
 RULES = engine.default_rules()
@@ -30,11 +30,10 @@ RESPONSE = next(r for r in RULES if r.name == "ResponseTimeTargetBreached")
     "expr",
     [
         "histogram_quantile(0.9, x)",
-        "x offset 5m",
-        "sum by (job) (x)",
-        "x > bool 1",
+        "x ^ 2",
+        "x + on(job) y",
         "rate(x)",
-        "x or y",
+        "sum(1)",
         'x{job=~"a.*"}',
         "1 > 2",
     ],
@@ -183,8 +182,11 @@ def test_raising_a_series_never_silences_a_firing_alert(values: list[float], lif
 def test_rate_extrapolates_like_prometheus() -> None:
     series = Series()
     series.add("c_total", {}, [(i * 60.0, i * 10.0) for i in range(11)])
-    value = Evaluator(series).evaluate(parse("increase(c_total[5m])"), np.array([600.0]))[()]  # type: ignore[index]
-    assert value[0] == pytest.approx(50.0)  # 4 intervals seen, extrapolated to the 5-minute window
+    result = Evaluator(series).evaluate(parse("increase(c_total[5m])"), np.array([600.0]))
+    assert isinstance(result, dict)
+    values, present = result[()]
+    assert present[0]
+    assert values[0] == pytest.approx(50.0)  # 4 intervals, extrapolated to 5 m
 
 
 @pytest.mark.skipif(
@@ -193,8 +195,8 @@ def test_rate_extrapolates_like_prometheus() -> None:
 )
 def test_promtool_agrees_with_the_evaluator(tmp_path: Path) -> None:
     _, tests, _ = promtool.export(GUIDE, tmp_path)
-    document = yaml.safe_load(tests.read_text())
-    verdicts = [bool(t["alert_rule_test"][0]["exp_alerts"]) for t in document["tests"]]
+    document = promtool.load(tests.read_text())
+    verdicts = [bool(t["alert_rule_test"][-1]["exp_alerts"]) for t in document["tests"]]
     assert sum(verdicts) >= 8
     assert len(verdicts) - sum(verdicts) >= 5
     result = promtool.run_promtool(tests)
@@ -207,10 +209,87 @@ def test_promtool_agrees_with_the_evaluator(tmp_path: Path) -> None:
 )
 def test_promtool_catches_a_wrong_verdict(tmp_path: Path) -> None:
     _, tests, _ = promtool.export(GUIDE, tmp_path)
-    document = yaml.safe_load(tests.read_text())
+    document = promtool.load(tests.read_text())
     at_threshold = next(
         t for t in document["tests"] if t["name"].startswith("ResponseTimeTargetBreached at")
     )
-    at_threshold["alert_rule_test"][0]["exp_alerts"] = []  # claim that exactly 500 ms is quiet
-    tests.write_text(yaml.safe_dump(document, sort_keys=False))
-    assert not promtool.run_promtool(tests).ok
+    at_read = next(
+        a for a in at_threshold["alert_rule_test"] if a["eval_time"] == f"{READ_MINUTE}m"
+    )
+    assert at_read["exp_alerts"]
+    document["tests"] = [at_threshold]
+    tests.write_text(promtool.dump(document))
+    assert promtool.run_promtool(tests).ok  # the case alone, unchanged, passes
+    at_read["exp_alerts"] = []  # claim that exactly 500 ms is quiet
+    tests.write_text(promtool.dump(document))
+    result = promtool.run_promtool(tests)
+    assert not result.ok
+    assert promtool.failed_groups(result) == [at_threshold["name"]]
+
+
+def _group_rules(tmp_path: Path, group: str, rule: str = "    labels: {severity: high}\n") -> list:  # type: ignore[type-arg]
+    path = tmp_path / "rules.yml"
+    path.write_text(f"groups:\n- name: g\n{group}  rules:\n  - alert: A\n    expr: x > 1\n{rule}")
+    return load_rules(path)
+
+
+def _first_firing(rules: list, breach_from: int) -> float | None:  # type: ignore[type-arg]
+    series = Series()
+    series.add("x", {}, [(m * 60.0, 2.0 if m >= breach_from else 0.0) for m in range(20)])
+    return engine.evaluate(rules, series, 19 * 60.0).timelines["A"][0].first_firing()
+
+
+def test_a_group_interval_is_honoured(tmp_path: Path) -> None:
+    assert _first_firing(_group_rules(tmp_path, ""), 3) == 180.0
+    assert _first_firing(_group_rules(tmp_path, "  interval: 2m\n"), 3) == 240.0
+
+
+def test_a_group_query_offset_is_honoured(tmp_path: Path) -> None:
+    assert _first_firing(_group_rules(tmp_path, "  query_offset: 1m\n"), 3) == 240.0
+
+
+def test_group_labels_are_added_and_a_rule_label_wins(tmp_path: Path) -> None:
+    (rule,) = _group_rules(tmp_path, "  labels: {team: ops, severity: low}\n")
+    assert rule.labels == {"team": "ops", "severity": "high"}
+
+
+def test_a_group_limit_is_refused_not_ignored(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="limit 5 is not supported"):
+        _group_rules(tmp_path, "  limit: 5\n")
+    assert _group_rules(tmp_path, "  limit: 0\n")  # no limit, as in Prometheus
+
+
+@pytest.mark.parametrize("bad", ["  interval: often\n", "  query_offset: 1x\n", "  labels: [a]\n"])
+def test_malformed_group_keys_are_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ConfigurationError, match="group 'g'"):
+        _group_rules(tmp_path, bad)
+
+
+def test_a_nan_result_is_an_alert_like_any_present_sample(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: x / 0\n")
+    series = Series()
+    series.add("x", {}, [(0.0, 0.0)])  # 0 / 0 is NaN, a sample all the same
+    assert engine.evaluate(load_rules(path), series, 60.0).state("A", 0.0) == "firing"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "case"),
+    [
+        ("< 500ms average", "< 400ms average", "ResponseTimeTargetBreached at 400"),
+        ("time > 10s", "time > 20s", "VercelFunctionSlow at 20"),
+    ],
+)
+def test_the_promtool_cases_follow_the_guide(tmp_path: Path, old: str, new: str, case: str) -> None:
+    edited = load_guide(edited_guide(tmp_path, [(old, new)]))
+    before = promtool.test_document(GUIDE, RULES, "rules.yml")["tests"]
+    after = promtool.test_document(edited, load_rules(_rule_file(tmp_path, edited)), "rules.yml")[
+        "tests"
+    ]
+    assert case in {t["name"] for t in after} - {t["name"] for t in before}  # type: ignore[index, union-attr]
+
+
+def _rule_file(directory: Path, guide) -> Path:  # type: ignore[no-untyped-def]
+    path = directory / "rules.yml"
+    path.write_text(render(guide), encoding="utf-8")
+    return path

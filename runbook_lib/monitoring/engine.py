@@ -53,11 +53,14 @@ def evaluate(
     start_seconds: float = 0.0,
     semantics: int = 3,
 ) -> Evaluation:
+    """Every rule at every evaluation of its group (its ``interval``, else every minute) from
+    ``start_seconds`` to ``end_seconds``."""
     touched.simulated("Prometheus rule evaluation (the drill's evaluator)")
-    times = np.arange(start_seconds, end_seconds + 1e-9, EVALUATION_INTERVAL)
     evaluator = Evaluator(series, semantics)
     timelines: dict[str, list[AlertTimeline]] = {}
     for rule in rules:
+        step = rule.interval_seconds or EVALUATION_INTERVAL
+        times = np.arange(start_seconds, end_seconds + 1e-9, step)
         timelines.setdefault(rule.name, []).append(alert_states(rule, evaluator, times))
     return Evaluation(timelines)
 
