@@ -27,7 +27,7 @@ from runbook_lib.errors import EnvironmentMissing
 from runbook_lib.guide.model import Guide
 from runbook_lib.monitoring.catalog import boundary_cases, render
 from runbook_lib.monitoring.promql import Evaluator, Series, parse
-from runbook_lib.monitoring.promql.parser import subexpressions, to_text
+from runbook_lib.monitoring.promql.text import subexpressions, to_text
 from runbook_lib.monitoring.rules import FIRING, AlertRule, alert_states, load_rules
 from runbook_lib.paths import RULE_FILE_NAME
 from runbook_lib.world import shell

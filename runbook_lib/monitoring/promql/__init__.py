@@ -29,7 +29,8 @@ from runbook_lib.monitoring.promql.evaluator import (
     Value,
     Vector,
 )
-from runbook_lib.monitoring.promql.parser import AGGREGATIONS, RANGE_FUNCTIONS, Matcher, Node, parse
+from runbook_lib.monitoring.promql.names import AGGREGATIONS, RANGE_FUNCTIONS
+from runbook_lib.monitoring.promql.parser import Matcher, Node, parse
 from runbook_lib.monitoring.promql.series import Labels, Samples, Series, without_name
 
 __all__ = [

@@ -23,7 +23,8 @@ import numpy as np
 
 from runbook_lib.errors import ConfigurationError, RunbookError
 from runbook_lib.monitoring.promql import reduce, windows
-from runbook_lib.monitoring.promql.parser import COMPARISONS, Node
+from runbook_lib.monitoring.promql.names import COMPARISONS
+from runbook_lib.monitoring.promql.parser import Node
 from runbook_lib.monitoring.promql.series import NAME, Labels, Series, without_name
 
 Pair = tuple[np.ndarray, np.ndarray]  # values, present

@@ -19,118 +19,16 @@ from typing import NoReturn
 
 from runbook_lib.monitoring.promql.errors import InvalidPromQL, UnsupportedPromQL
 from runbook_lib.monitoring.promql.lexer import Token, duration_ms, parse_number, tokenize, unquote
+from runbook_lib.monitoring.promql.names import (
+    AGGREGATIONS,
+    COMPARISONS,
+    OTHER_AGGREGATIONS,
+    PROMETHEUS_FUNCTIONS,
+    RANGE_FUNCTIONS,
+    RESERVED,
+    SET_OPERATORS,
+)
 
-COMPARISONS = ("==", "!=", ">", ">=", "<", "<=")
-SET_OPERATORS = ("and", "or", "unless")
-RANGE_FUNCTIONS = (
-    "rate",
-    "increase",
-    "avg_over_time",
-    "max_over_time",
-    "min_over_time",
-    "sum_over_time",
-    "count_over_time",
-)
-AGGREGATIONS = ("sum", "avg", "max", "min", "count", "group")
-_OTHER_AGGREGATIONS = (
-    "stddev", "stdvar", "topk", "bottomk", "count_values", "quantile", "limitk", "limit_ratio",
-)  # fmt: skip
-_RESERVED = ("atan2", "on", "ignoring", "group_left", "group_right", "bool")  # never a metric name
-PROMETHEUS_FUNCTIONS = frozenset(
-    [
-        "abs",
-        "absent",
-        "absent_over_time",
-        "acos",
-        "acosh",
-        "asin",
-        "asinh",
-        "atan",
-        "atanh",
-        "avg_over_time",
-        "ceil",
-        "changes",
-        "clamp",
-        "clamp_max",
-        "clamp_min",
-        "cos",
-        "cosh",
-        "count_over_time",
-        "days_in_month",
-        "day_of_month",
-        "day_of_week",
-        "day_of_year",
-        "deg",
-        "delta",
-        "deriv",
-        "double_exponential_smoothing",
-        "exp",
-        "first_over_time",
-        "floor",
-        "histogram_avg",
-        "histogram_count",
-        "histogram_fraction",
-        "histogram_quantile",
-        "histogram_quantiles",
-        "histogram_stddev",
-        "histogram_stdvar",
-        "histogram_sum",
-        "holt_winters",
-        "hour",
-        "idelta",
-        "increase",
-        "info",
-        "irate",
-        "label_join",
-        "label_replace",
-        "last_over_time",
-        "ln",
-        "log10",
-        "log2",
-        "mad_over_time",
-        "max_of",
-        "max_over_time",
-        "min_of",
-        "min_over_time",
-        "minute",
-        "month",
-        "pi",
-        "predict_linear",
-        "present_over_time",
-        "quantile_over_time",
-        "rad",
-        "rate",
-        "resets",
-        "round",
-        "scalar",
-        "sgn",
-        "sin",
-        "sinh",
-        "sort",
-        "sort_by_label",
-        "sort_by_label_desc",
-        "sort_desc",
-        "sqrt",
-        "start",
-        "end",
-        "step",
-        "range",
-        "start_timestamp",
-        "stddev_over_time",
-        "stdvar_over_time",
-        "sum_over_time",
-        "tan",
-        "tanh",
-        "time",
-        "timestamp",
-        "ts_of_first_over_time",
-        "ts_of_last_over_time",
-        "ts_of_max_over_time",
-        "ts_of_min_over_time",
-        "vector",
-        "year",
-    ]
-)
 _TYPE_NAMES = {"scalar": "scalar", "vector": "instant vector", "matrix": "range vector"}
 _TYPE_NAMES["string"] = "string"
 
@@ -354,10 +252,10 @@ class _Parser:
         if word in ("inf", "nan"):
             self.take()
             return Node("number", "scalar", value=parse_number(word))
-        aggregation = word in AGGREGATIONS or word in _OTHER_AGGREGATIONS
+        aggregation = word in AGGREGATIONS or word in OTHER_AGGREGATIONS
         if aggregation and (self.peek(1).text == "(" or self.keyword(1) in ("by", "without")):
             return self.aggregate(word)
-        if word in _RESERVED:
+        if word in RESERVED:
             self.invalid(f"unexpected keyword {token.text!r}")
         if self.peek(1).text == "(":
             return self.call(token.text)
@@ -388,7 +286,7 @@ class _Parser:
 
     def aggregate(self, op: str) -> Node:
         self.take()
-        if op in _OTHER_AGGREGATIONS:
+        if op in OTHER_AGGREGATIONS:
             self.unsupported("aggregation", op)
         grouping, without = self.grouping()
         self.take("(")
@@ -460,47 +358,3 @@ class _Parser:
         if value.kind != "string":
             self.invalid(f"unexpected {value.text!r} in label matching, expected string")
         return Matcher(label, op, unquote(value.text))
-
-
-def to_text(node: Node) -> str:
-    """``node`` written back as PromQL that Prometheus 2.x and 3.x parse to the same tree."""
-    if node.kind == "number":
-        value = node.value
-        return (
-            "NaN"
-            if value != value
-            else {float("inf"): "Inf", float("-inf"): "-Inf"}.get(value, repr(value))
-        )
-    if node.kind == "selector":
-        matchers = "".join(f",{m.label}{m.op}{_quote(m.value)}" for m in node.matchers)
-        text = f"{node.name}{{{matchers[1:]}}}" if matchers else node.name
-        text += f"[{_duration(node.range_ms)}]" if node.type == "matrix" else ""
-        return text + (f" offset {_duration(node.offset_ms)}" if node.offset_ms else "")
-    if node.kind == "call":
-        return f"{node.name}({to_text(node.args[0])})"
-    if node.kind == "aggregate":
-        grouping = ", ".join(node.grouping)
-        modifier = (
-            f" without ({grouping})" if node.without else f" by ({grouping})" if grouping else ""
-        )
-        return f"{node.name}{modifier}({to_text(node.args[0])})"
-    if node.kind == "unary":
-        return f"-({to_text(node.args[0])})"
-    bool_ = " bool" if node.bool_modifier else ""
-    return f"({to_text(node.args[0])}) {node.op}{bool_} ({to_text(node.args[1])})"
-
-
-def subexpressions(node: Node) -> list[Node]:
-    """``node`` and every instant-vector or scalar expression inside it, outermost first."""
-    inner = [s for arg in node.args for s in subexpressions(arg)]
-    return ([node] if node.type != "matrix" else []) + inner
-
-
-def _duration(ms: int) -> str:
-    sign = "-" if ms < 0 else ""
-    ms = abs(ms)
-    return f"{sign}{ms // 1000}s" if ms % 1000 == 0 else f"{sign}{ms}ms"
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
