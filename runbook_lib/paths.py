@@ -22,6 +22,7 @@ TEMPLATES = PACKAGE / "evidence" / "templates"
 SCENARIOS = PACKAGE / "drill" / "scenarios.py"
 PYTEST_INI = PACKAGE / "drill" / "drill-pytest.ini"
 RULE_FILE_NAME = "napoleon-ai.rules.yml"
+ALERTMANAGER_FILE_NAME = "alertmanager.yml"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class ConfigDir:
     @property
     def rule_file(self) -> Path:
         return self.root / "alerts" / RULE_FILE_NAME
+
+    @property
+    def alertmanager_file(self) -> Path:
+        """The Alertmanager configuration deployed with the rules (``alerts/alertmanager.yml``)."""
+        return self.root / "alerts" / ALERTMANAGER_FILE_NAME
 
 
 DEFAULT_CONFIG_DIR = ConfigDir()

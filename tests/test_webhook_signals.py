@@ -192,10 +192,10 @@ def test_a_delivery_with_the_right_secret_is_taken_one_with_another_is_a_failure
     sim: SimulatedCloud,
 ) -> None:
     endpoint = _endpoint(sim)
-    signals.stripe_events(sim.stripe, endpoint, 3, sim.clock.now())
+    signals.stripe_events(sim.stripe, endpoint.client(), 3, sim.clock.now())
     assert (endpoint.accepted, endpoint.refused) == (3, 0)
     assert signals.stripe_webhook_failures(endpoint) == 0
-    signals.forged_deliveries(endpoint, 1, sim.clock.now())
+    signals.forged_deliveries(endpoint.client(), endpoint.url, 1, sim.clock.now())
     assert (endpoint.accepted, endpoint.refused) == (3, 1)
     assert endpoint.reasons() == ["No signatures found matching the expected signature for payload"]
     assert signals.stripe_webhook_failures(endpoint) == 1
@@ -206,7 +206,7 @@ def test_a_rolled_secret_signs_twice_and_either_secret_verifies(sim: SimulatedCl
     endpoint = _endpoint(sim)
     old = endpoint.secret
     new = sim.stripe.roll_secret(endpoint.endpoint_id, sim.clock.now(), timedelta(hours=24))
-    signals.stripe_events(sim.stripe, endpoint, 2, sim.clock.now())
+    signals.stripe_events(sim.stripe, endpoint.client(), 2, sim.clock.now())
     assert (endpoint.accepted, endpoint.refused) == (2, 0)
     delivery = sim.stripe.webhooks.deliveries[-1]
     header = delivery.headers["Stripe-Signature"]
@@ -229,18 +229,19 @@ def test_once_the_old_secret_expires_an_endpoint_still_holding_it_refuses_everyt
     endpoint = _endpoint(sim)
     sim.stripe.roll_secret(endpoint.endpoint_id, sim.clock.now(), timedelta(hours=1))
     sim.clock.advance(2 * 3600)
-    signals.stripe_events(sim.stripe, endpoint, 2, sim.clock.now())
+    signals.stripe_events(sim.stripe, endpoint.client(), 2, sim.clock.now())
     assert (endpoint.accepted, endpoint.refused) == (0, 2)
     assert sim.stripe.webhooks.owed  # Stripe keeps them for a retry
 
 
 def test_a_replay_past_the_tolerance_is_refused(sim: SimulatedCloud) -> None:
     endpoint = _endpoint(sim)
-    signals.stripe_events(sim.stripe, endpoint, 1, sim.clock.now())
-    signals.replayed_delivery(sim.stripe, endpoint, sim.clock, 4)  # within 300 s: taken again
+    signals.stripe_events(sim.stripe, endpoint.client(), 1, sim.clock.now())
+    hooks = endpoint.client()
+    signals.replayed_delivery(sim.stripe, hooks, sim.clock, 4)  # within 300 s: taken again
     assert (endpoint.accepted, endpoint.refused) == (2, 0)
     assert len(endpoint.events) == 1  # one event, delivered twice
-    signals.replayed_delivery(sim.stripe, endpoint, sim.clock, 2)  # 6 minutes after signing
+    signals.replayed_delivery(sim.stripe, hooks, sim.clock, 2)  # 6 minutes after signing
     assert (endpoint.accepted, endpoint.refused) == (2, 1)
     assert endpoint.reasons()[0].startswith("Timestamp outside the tolerance zone")
 

@@ -18,7 +18,7 @@ import typer
 from runbook_lib.errors import ConfigurationError, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.guide.units import format_seconds
-from runbook_lib.paths import DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
+from runbook_lib.paths import ALERTMANAGER_FILE_NAME, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
 
 app = typer.Typer(
     help="Executable drills for the Production Operations Guide.",
@@ -583,20 +583,28 @@ app.add_typer(alerts_app, name="alerts")
 @alerts_app.command("export")
 def alerts_export(
     directory: Annotated[
-        Path, typer.Argument(help="Where to write the rule file and its promtool tests.")
+        Path,
+        typer.Argument(
+            help="Where to write the rule file, its promtool tests and alertmanager.yml."
+        ),
     ],
     guide: GuideOption = None,
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Run promtool on the export when installed.")
     ] = True,
 ) -> None:
-    """Write napoleon-ai.rules.yml (regenerated from the guide) and promtool unit tests."""
+    """Write napoleon-ai.rules.yml and alertmanager.yml (regenerated from the guide) and promtool
+    unit tests."""
     import shutil
 
-    from runbook_lib.monitoring import promtool
+    from runbook_lib.monitoring import alertmanager, promtool
 
-    rule_path, test_path, rules = promtool.export(load_guide(guide or DEFAULT_GUIDE), directory)
+    loaded = load_guide(guide or DEFAULT_GUIDE)
+    rule_path, test_path, rules = promtool.export(loaded, directory)
     typer.echo(f"wrote {rule_path} ({len(rules)} rules) and {test_path}")
+    routes_path = directory / ALERTMANAGER_FILE_NAME
+    routes_path.write_text(alertmanager.render(loaded), encoding="utf-8")
+    typer.echo(f"wrote {routes_path} (Alertmanager: routes, receivers, inhibition)")
     if check and shutil.which("promtool"):
         result = promtool.run_promtool(test_path)
         typer.echo(result.stdout.strip() or result.stderr.strip())

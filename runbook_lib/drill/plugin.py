@@ -42,6 +42,7 @@ pytest_plugins = [
     "runbook_lib.drill.fixtures.cloud",
     "runbook_lib.drill.fixtures.recovery",
     "runbook_lib.drill.fixtures.evidence",
+    "runbook_lib.drill.fixtures.alertmanager",
     "runbook_lib.steps.common",
     "runbook_lib.steps.guide",
     "runbook_lib.steps.drill_environment",

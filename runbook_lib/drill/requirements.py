@@ -115,6 +115,16 @@ def _docker() -> Probe:
     return Probe(False, f"installed ({installed}) but not answering" if installed else "not found")
 
 
+def _alertmanager() -> Probe:
+    """Debian's ``prometheus-alertmanager`` or upstream's ``alertmanager``, with its ``amtool``."""
+    found = version_of(["prometheus-alertmanager", "--version"]) or version_of(
+        ["alertmanager", "--version"]
+    )
+    if found and not shutil.which("amtool"):
+        return Probe(False, f"{found}, but amtool is missing")
+    return Probe(found is not None, found or "not found")
+
+
 def _python(dist: str) -> Callable[[], Probe]:
     def probe() -> Probe:
         try:
@@ -162,6 +172,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         False,
         apt=("npm",),
         optional_key="npm",
+    ),
+    Requirement(
+        "Alertmanager (and amtool)",
+        "routes, groups, repeats and inhibits the drills' alerts to Slack, email and the status page",
+        _alertmanager,
+        True,
+        apt=("prometheus-alertmanager",),
     ),
     Requirement(
         "promtool",

@@ -79,15 +79,22 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
       | lookups that take about 1 ms              | silent |
       | a report that sleeps 150 ms per statement | firing |
 
-  @guide:alerting-rules
-  Scenario: A stopped database makes the connection alert fire, and it resolves when restarted
+  @guide:alerting-rules @guide:communication-channels
+  Scenario: A stopped database makes the connection alert fire, and every channel told hears it resolve when restarted
+    The alerts go to a real Alertmanager running the committed configuration: each channel that
+    heard the database down hears it resolved within Alertmanager's group interval (5 minutes).
     Given a throwaway PostgreSQL server
     And a seeded production database on it
+    And the simulated cloud
+    And a real Alertmanager running the committed configuration
     When the database is probed every minute, stopped at minute 3 and restarted at minute 8
     Then "SupabaseDatabaseDown" is silent at minute 2
     And "SupabaseDatabaseDown" is pending at minute 3
     And "SupabaseDatabaseDown" is firing at minute 5
     And "SupabaseDatabaseDown" is silent at minute 9
+    When Alertmanager is sent the evaluator's alerts until minute 16
+    Then every channel that heard "SupabaseDatabaseDown" fire heard it resolved within Alertmanager's group interval
+    And the status page incident opened for "SupabaseDatabaseDown" is resolved
 
   @guide:alerting-rules
   Scenario Outline: Storage beyond its quota makes the quota alert fire
@@ -177,18 +184,74 @@ Feature: Monitoring & alerting: every guide alert and key metric fires at its th
       | Stripe delivers 10 invoice.paid events and someone posts the last one again 10 minutes later                 | 1       | firing |
       | Stripe rolls our endpoint's signing secret, keeping the old one 24 hours, and delivers 10 invoice.paid events | 0       | silent |
 
+  @guide:communication-channels @guide:severity-levels @guide:response-timeline
+  Scenario: The committed Alertmanager configuration is what the guide generates, and Alertmanager's own tool accepts it
+    Routes by severity, receivers for the guide's channels, repeat intervals at each level's
+    response time, and inhibition derived from the rule catalogue (alerts/alertmanager.yml).
+    Then the committed Alertmanager configuration is what the guide generates
+    And amtool accepts the committed Alertmanager configuration
+    And amtool routes every severity of the deployed rules to the receiver the guide calls for
+
   @guide:communication-channels @control:SOC2-CC7.3
-  Scenario Outline: A firing alert is routed by severity, naming itself and its guide section
+  Scenario Outline: A firing alert reaches exactly the guide's channels for its severity, through a real Alertmanager
+    Alertmanager 0.25 runs the committed configuration on loopback, its timers and the scenario's
+    clock sped up alike; Slack and the status page bridge are reached over HTTPS through the
+    drill's proxy, email over SMTP with STARTTLS at SendGrid's relay: what each simulation
+    received decides.
     Given the simulated cloud
-    When "<alert>" fires and is routed
-    Then the guide's incident channel names "<alert>", its severity and "<section>"
-    And the status page shows <pages> incident
-    And no routed message carries a credential
+    And a real Alertmanager running the committed configuration
+    When "<metric>" holds <value> for 10 minutes
+    And Alertmanager is sent the evaluator's alerts until minute 10
+    Then the guide's incident channel was told "<alert>" is firing, naming its severity and "<section>"
+    And every channel the guide names for the alert's severity heard "<alert>", and no other channel did
+    And no notification carries a credential
 
     Examples:
-      | alert                      | section        | pages |
-      | SupabaseDatabaseDown       | Alerting Rules | 1     |
-      | ResponseTimeTargetBreached | Key Metrics    | 0     |
+      | metric               | value | alert                      | section        |
+      | supabase_db_up       | 0     | SupabaseDatabaseDown       | Alerting Rules |
+      | avg_response_time_ms | 600   | ResponseTimeTargetBreached | Key Metrics    |
+
+  @guide:key-metrics @guide:communication-channels
+  Scenario: The uptime alert's page windows reach the incident channel grouped in one notification
+    Both windows that page (1h/5m and 6h/30m) fire during a 30-minute outage; Alertmanager groups
+    alerts by name, so one notification lists them together.
+    Given the simulated cloud
+    And a real Alertmanager running the committed configuration
+    When synthetic checks probe production every minute for 70 minutes with an outage of 30 minutes at the end
+    And Alertmanager is sent the evaluator's alerts until minute 64
+    Then one notification to the guide's incident channel lists every page window of "UptimeErrorBudgetBurn"
+
+  @guide:response-timeline @guide:communication-channels
+  Scenario: A critical alert that keeps firing is told again whenever the guide's P0 response falls due
+    Given the simulated cloud
+    And a real Alertmanager running the committed configuration
+    When "supabase_db_up" holds 0 for 30 minutes
+    And Alertmanager is sent the evaluator's alerts until minute 30
+    Then the guide's incident channel heard "SupabaseDatabaseDown" again each time its level's response was due
+
+  @guide:alerting-rules @guide:communication-channels
+  Scenario Outline: A database that is down silences its slow-statement alert; an up one does not
+    Given the simulated cloud
+    And a real Alertmanager running the committed configuration
+    When "supabase_statement_mean_ms" holds 150 and "supabase_db_up" holds <up>, both for 10 minutes
+    And Alertmanager is sent the evaluator's alerts until minute 10
+    Then the guide's incident channel heard "SupabaseSlowStatement" fire <times> times, Alertmanager holding it <state>
+
+    Examples:
+      | up | times | state     |
+      | 0  | 0     | inhibited |
+      | 1  | 1     | active    |
+
+  @guide:communication-channels @fault
+  Scenario: Slack answering 500 is retried by Alertmanager, which counts the failures; the other channels still hear
+    Given the simulated cloud
+    And Slack's webhook answers 500 to every post
+    And a real Alertmanager running the committed configuration
+    When "supabase_db_up" holds 0 for 25 minutes
+    And Alertmanager is sent the evaluator's alerts until minute 25
+    Then Slack answered Alertmanager 500 more than once and posted nothing into the guide's incident channel
+    And Alertmanager counts its failed Slack requests
+    And the status page and the guide's emails still heard "SupabaseDatabaseDown"
 
   @guide:key-metrics @guide:alerting-rules @finding:GUIDE-ALERT-ERROR-RATE-GAP
   Scenario: The alerting rules catch every breach of the key metric targets

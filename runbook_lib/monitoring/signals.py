@@ -150,28 +150,26 @@ def stripe_webhook_failures(endpoint: StripeEndpoint) -> float:
     return float(endpoint.refused)
 
 
-def stripe_events(stripe: StripeFake, endpoint: StripeEndpoint, events: int, at: datetime) -> None:
-    """``events`` :data:`STRIPE_EVENT` events happen at ``at``; Stripe delivers them to ``endpoint``."""
+def stripe_events(stripe: StripeFake, http: httpx.Client, events: int, at: datetime) -> None:
+    """``events`` :data:`STRIPE_EVENT` events happen at ``at``; Stripe delivers them through
+    ``http`` to every endpoint registered for them (ours is served: the deliveries cross HTTP)."""
     for _ in range(events):
         stripe.trigger(STRIPE_EVENT, at)
-    with endpoint.client() as http:
-        stripe.deliver(http, at)
+    stripe.deliver(http, at)
 
 
-def forged_deliveries(endpoint: StripeEndpoint, count: int, at: datetime) -> None:
-    """Someone who is not Stripe posts ``count`` events, signed with a secret of its own."""
-    with endpoint.client() as http:
-        for _ in range(count):
-            forge_delivery(http, endpoint.url, at)
+def forged_deliveries(http: httpx.Client, url: str, count: int, at: datetime) -> None:
+    """Someone who is not Stripe posts ``count`` events to ``url``, signed with a secret of its own."""
+    for _ in range(count):
+        forge_delivery(http, url, at)
 
 
 def replayed_delivery(
-    stripe: StripeFake, endpoint: StripeEndpoint, clock: VirtualClock, minutes: int
+    stripe: StripeFake, http: httpx.Client, clock: VirtualClock, minutes: int
 ) -> None:
     """``minutes`` later, someone posts again the last delivery Stripe made."""
     clock.advance(minutes * MINUTE)
-    with endpoint.client() as http:
-        replay_delivery(http, stripe.webhooks.deliveries[-1])
+    replay_delivery(http, stripe.webhooks.deliveries[-1])
 
 
 def parse_faults(text: str) -> list[int | None]:

@@ -36,6 +36,7 @@ VERCEL_PROJECT_ID = SIMULATED.vercel_project
 VERCEL_PROJECT_NAME = SIMULATED.vercel_project_name
 STATUS_PAGE_ID = "np0l30n41"
 INCIDENTS_CHANNEL = "#incidents"
+APP_HOOKS_HOST = "hooks.napoleon-ai.test"  # our own endpoints (monitoring.webhooks.HOOKS_HOST)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,24 @@ class FakeKeyProvider:
 
 
 @dataclass
+class AppEndpoints:
+    """Napoleon AI's own endpoints at ``https://hooks.napoleon-ai.test``: the receivers a drill
+    mounts by path (SendGrid's event webhook, Stripe's, the Alertmanager status page bridge),
+    served like the simulations, so a provider's delivery crosses real HTTP to reach them."""
+
+    handlers: dict[str, Callable[[httpx.Request], httpx.Response]] = field(default_factory=dict)
+
+    def mount(self, path: str, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.handlers[path] = handler
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        handler = self.handlers.get(request.url.path)
+        if handler is None:
+            return httpx.Response(404, json={"error": f"no endpoint at {request.url.path}"})
+        return handler(request)
+
+
+@dataclass
 class SimulatedCloud:
     target: Target = SIMULATED
     clock: VirtualClock = field(default_factory=VirtualClock)
@@ -116,6 +135,7 @@ class SimulatedCloud:
     sendgrid: SendGridFake = field(init=False)
     stripe: StripeFake = field(init=False)
     openai: OpenAIFake = field(init=False)
+    app: AppEndpoints = field(default_factory=AppEndpoints)
 
     def __post_init__(self) -> None:
         self.credentials = Credentials.for_target(self.target, self.redactor)
@@ -209,4 +229,5 @@ class SimulatedCloud:
             (r"api\.sendgrid\.com", self.sendgrid.handle),
             (r"api\.stripe\.com", self.stripe.handle),
             (r"api\.openai\.com", self.openai.handle),
+            (APP_HOOKS_HOST.replace(".", r"\."), self.app.handle),
         ]

@@ -6,7 +6,6 @@ Metric names and the series that exercise them come from the rule catalogue
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -15,18 +14,28 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from runbook_lib.drill import faults
+from runbook_lib.drill.fixtures.alertmanager import AlertmanagerDrill
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence import findings
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
-from runbook_lib.monitoring import catalog, consistency, engine, signals, webhooks
+from runbook_lib.monitoring import (
+    alertmanager,
+    alertmanager_drill,
+    alertmanager_heard,
+    alertmanager_server,
+    catalog,
+    consistency,
+    engine,
+    signals,
+    webhooks,
+)
 from runbook_lib.monitoring.catalog import render
-from runbook_lib.monitoring.routing import route_alert
 from runbook_lib.monitoring.rules import AlertRule
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.deployment.vercel import VercelClient
-from runbook_lib.procedures.incident_response.communications import Notifier, internal_channel
+from runbook_lib.procedures.incident_response.communications import internal_channel
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world.postgres import PostgresServer
 
@@ -190,6 +199,7 @@ def openai_calls(
 )
 def email_webhook(cloud: SimulatedCloud, http_client: httpx.Client) -> webhooks.SendGridEvents:
     receiver = webhooks.SendGridEvents()
+    cloud.app.mount(receiver.path, receiver.handle)  # served: SendGrid's posts cross real HTTPS
     webhooks.subscribe_sendgrid(receiver, cloud.credentials.sendgrid_key, http_client, cloud.clock)
     return receiver
 
@@ -219,9 +229,9 @@ def sendgrid_posts(
     cloud: SimulatedCloud,
     email_events: webhooks.SendGridEvents,
     outbox: signals.Outbox,
+    http_client: httpx.Client,
 ) -> engine.Evaluation:
-    with email_events.client() as http:
-        cloud.sendgrid.event_webhook.post(http)
+    cloud.sendgrid.event_webhook.post(http_client)
     failures = signals.email_delivery_failures(outbox, email_events)
     return engine.replay(rules, catalog.EMAIL_FAILURES.failed(failures), 5)
 
@@ -254,6 +264,7 @@ def stripe_endpoint(cloud: SimulatedCloud, http_client: httpx.Client) -> webhook
     key = cloud.credentials.stripe_key
     endpoint = webhooks.register_stripe([signals.STRIPE_EVENT], key, http_client, cloud.clock)
     cloud.redactor.register(endpoint.secret)
+    cloud.app.mount(endpoint.path, endpoint.handle)  # served: deliveries cross real HTTPS
     return endpoint
 
 
@@ -265,9 +276,10 @@ def stripe_delivers(
     rules: list[AlertRule],
     cloud: SimulatedCloud,
     stripe_endpoint: webhooks.StripeEndpoint,
+    http_client: httpx.Client,
     events: int,
 ) -> engine.Evaluation:
-    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
+    signals.stripe_events(cloud.stripe, http_client, events, cloud.clock.now())
     return _stripe_alert(rules, stripe_endpoint)
 
 
@@ -281,11 +293,12 @@ def stripe_and_forger(
     rules: list[AlertRule],
     cloud: SimulatedCloud,
     stripe_endpoint: webhooks.StripeEndpoint,
+    http_client: httpx.Client,
     events: int,
     forged: int,
 ) -> engine.Evaluation:
-    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
-    signals.forged_deliveries(stripe_endpoint, forged, cloud.clock.now())
+    signals.stripe_events(cloud.stripe, http_client, events, cloud.clock.now())
+    signals.forged_deliveries(http_client, stripe_endpoint.url, forged, cloud.clock.now())
     return _stripe_alert(rules, stripe_endpoint)
 
 
@@ -299,11 +312,12 @@ def stripe_and_replay(
     rules: list[AlertRule],
     cloud: SimulatedCloud,
     stripe_endpoint: webhooks.StripeEndpoint,
+    http_client: httpx.Client,
     events: int,
     minutes: int,
 ) -> engine.Evaluation:
-    signals.stripe_events(cloud.stripe, stripe_endpoint, events, cloud.clock.now())
-    signals.replayed_delivery(cloud.stripe, stripe_endpoint, cloud.clock, minutes)
+    signals.stripe_events(cloud.stripe, http_client, events, cloud.clock.now())
+    signals.replayed_delivery(cloud.stripe, http_client, cloud.clock, minutes)
     return _stripe_alert(rules, stripe_endpoint)
 
 
@@ -317,12 +331,13 @@ def stripe_rolls_secret(
     rules: list[AlertRule],
     cloud: SimulatedCloud,
     stripe_endpoint: webhooks.StripeEndpoint,
+    http_client: httpx.Client,
     hours: int,
     events: int,
 ) -> engine.Evaluation:
     now = cloud.clock.now()
     cloud.stripe.roll_secret(stripe_endpoint.endpoint_id, now, timedelta(hours=hours))
-    signals.stripe_events(cloud.stripe, stripe_endpoint, events, now)
+    signals.stripe_events(cloud.stripe, http_client, events, now)
     return _stripe_alert(rules, stripe_endpoint)
 
 
@@ -345,47 +360,288 @@ def stripe_answers(
     )
 
 
-@when(parsers.parse('"{alert}" fires and is routed'), target_fixture="routed")
-def route(
+# -- Alertmanager: the committed configuration, and a real one on loopback ----------------------
+
+
+@then("the committed Alertmanager configuration is what the guide generates")
+def alertmanager_file_current(
+    guide: Guide, drill_options: DrillOptions, evidence: ScenarioEvidence
+) -> None:
+    deployed = drill_options.config_dir.alertmanager_file.read_text(encoding="utf-8")
+    evidence.check_true(
+        "the configuration's alerts/alertmanager.yml matches the guide (regenerate: runbook alerts export CONFIG/alerts)",
+        deployed == alertmanager.render(guide),
+    )
+
+
+@then("amtool accepts the committed Alertmanager configuration")
+def amtool_accepts(drill_options: DrillOptions, evidence: ScenarioEvidence) -> None:
+    accepted, said = alertmanager_server.check_config(drill_options.config_dir.alertmanager_file)
+    evidence.check_true("amtool check-config accepts alerts/alertmanager.yml", accepted, said)
+
+
+@then("amtool routes every severity of the deployed rules to the receiver the guide calls for")
+def amtool_routes(
+    guide: Guide, rules: list[AlertRule], drill_options: DrillOptions, evidence: ScenarioEvidence
+) -> None:
+    path = drill_options.config_dir.alertmanager_file
+    for severity in sorted({r.labels["severity"] for r in rules}):
+        wanted = alertmanager.tier(guide, severity).receiver
+        routed = alertmanager_server.routes_for(path, {"severity": severity})
+        evidence.check_true(
+            f"amtool routes severity={severity} to {wanted}", routed == [wanted], ", ".join(routed)
+        )
+
+
+@given("a real Alertmanager running the committed configuration")
+def real_alertmanager(alertmanager: AlertmanagerDrill, evidence: ScenarioEvidence) -> None:
+    evidence.measure("Alertmanager start-up", alertmanager.server.startup_seconds, "s")
+    for change in alertmanager.as_run.changes:
+        evidence.note(f"Alertmanager as the drill runs it: {change}")
+
+
+@given("Slack's webhook answers 500 to every post")
+def slack_fails(cloud: SimulatedCloud) -> None:
+    cloud.slack.inject(500, times=10**9)
+
+
+@when(
+    parsers.parse("Alertmanager is sent the evaluator's alerts until minute {minute:d}"),
+    target_fixture="played",
+)
+def send_to_alertmanager(
+    alertmanager: AlertmanagerDrill,
+    evaluation: engine.Evaluation,
+    cloud: SimulatedCloud,
+    evidence: ScenarioEvidence,
+    minute: int,
+) -> alertmanager_drill.Played:
+    played = alertmanager_drill.play(alertmanager.server, evaluation, cloud.clock, minute)
+    evidence.note(alertmanager_drill.describe(played))
+    evidence.measure("alerts posted to Alertmanager", len(played.posts))
+    evidence.measure("latest post behind its scaled time", played.worst_lag_seconds, "s")
+    return played
+
+
+@then(
+    parsers.parse(
+        'the guide\'s incident channel was told "{alert}" is firing, naming its severity and "{section}"'
+    )
+)
+def told_firing(
     guide: Guide,
     rules: list[AlertRule],
     cloud: SimulatedCloud,
-    alert: str,
-    http_client: httpx.Client,
-) -> AlertRule:
-    rule = next(r for r in rules if r.name == alert)
-    route_alert(Notifier(guide, cloud.channels(), cloud.clock, http_client), rule)
-    return rule
-
-
-@then(parsers.parse('the guide\'s incident channel names "{alert}", its severity and "{section}"'))
-def slack_names(
-    guide: Guide,
-    cloud: SimulatedCloud,
-    routed: AlertRule,
+    played: alertmanager_drill.Played,
     evidence: ScenarioEvidence,
     alert: str,
     section: str,
 ) -> None:
-    messages = cloud.slack.in_channel(internal_channel(guide))
-    evidence.check(f"messages in {internal_channel(guide)}", len(messages), ">=", 1)
-    text = messages[0]["text"]
-    for part in (alert, routed.labels["severity"], section):
-        evidence.check_true(f"Slack message names {part!r}", part in text)
-
-
-@then(parsers.parse("the status page shows {count:d} incident"))
-def status_incidents(cloud: SimulatedCloud, evidence: ScenarioEvidence, count: int) -> None:
-    evidence.check("status page incidents", len(cloud.statuspage.incidents), "==", count)
-
-
-@then("no routed message carries a credential")
-def routed_clean(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
-    payloads = json.dumps(
-        [cloud.slack.messages, [i.body for i in cloud.statuspage.incidents.values()]]
+    heard = alertmanager_heard.slack(cloud, internal_channel(guide), played)
+    told = [n for n in heard if n.status == "firing" and n.firing(alert)]
+    evidence.check(
+        f"firing notifications of {alert} in {internal_channel(guide)}", len(told), ">=", 1
     )
-    leaked = [name for name, value in vars(cloud.credentials).items() if value in payloads]
-    evidence.check("credentials in routed messages", len(leaked), "==", 0, detail=", ".join(leaked))
+    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    for part in (f"{alert} [{severity}]", f"guide: {section}"):
+        evidence.check_true(f"the notification says {part!r}", part in told[0].text, told[0].text)
+
+
+@then(
+    parsers.parse(
+        'every channel the guide names for the alert\'s severity heard "{alert}", and no other channel did'
+    )
+)
+def channels_heard(
+    guide: Guide,
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+) -> None:
+    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    wanted = alertmanager_heard.expected(alertmanager.tier(guide, severity))
+    for channel, heard in alertmanager_heard.channels(cloud, guide, played).items():
+        told = sum(n.firing(alert) for n in heard)
+        evidence.check_true(
+            f"{channel} {'heard' if channel in wanted else 'did not hear'} {alert} ({severity})",
+            (told > 0) == (channel in wanted),
+            f"{told} firing notification(s)",
+        )
+
+
+@then("no notification carries a credential")
+def notifications_clean(cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
+    leaked = alertmanager_heard.credentials_in(cloud)
+    evidence.check("credentials in notifications", len(leaked), "==", 0, detail=", ".join(leaked))
+
+
+@then(
+    parsers.parse(
+        'one notification to the guide\'s incident channel lists every page window of "{alert}"'
+    )
+)
+def grouped(
+    guide: Guide,
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+) -> None:
+    top = alertmanager.severities(guide)[0]
+    pages = {
+        r.labels.get("window", "") for r in rules if r.name == alert and r.labels["severity"] == top
+    }
+    heard = alertmanager_heard.slack(cloud, internal_channel(guide), played)
+    widest = max((n.windows(alert) for n in heard), key=len, default=set())
+    evidence.measure(f"notifications naming {alert}", sum(n.names(alert) for n in heard))
+    evidence.check_true(
+        f"one notification lists every page window of {alert} ({', '.join(sorted(pages))})",
+        pages <= widest,
+        f"the most one listed: {', '.join(sorted(widest)) or 'none'}",
+    )
+
+
+@then(
+    parsers.parse(
+        "the guide's incident channel heard \"{alert}\" again each time its level's response was due"
+    )
+)
+def repeated(
+    guide: Guide,
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+) -> None:
+    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    level = alertmanager.tier(guide, severity).level
+    due, interval = level.response_seconds / 60, alertmanager.GROUP_INTERVAL / 60
+    heard = alertmanager_heard.slack(cloud, internal_channel(guide), played)
+    gaps = alertmanager_heard.repeat_gaps(heard, alert)
+    lag = alertmanager_heard.lag(heard, alert, played, alertmanager.GROUP_WAIT / 60)
+    slack = lag + played.jitter_minutes
+    said = (
+        f"{level.level} response {level.response_text}; gaps {', '.join(f'{g:.1f}' for g in gaps)} "
+        f"min; a repeat waits for Alertmanager's next flush (group interval {interval:g} min); "
+        f"delivery lag {lag:.1f} + jitter {played.jitter_minutes:g} min"
+    )
+    evidence.check("repeats of the firing notification", len(gaps), ">=", 1, detail=said)
+    evidence.check("shortest gap", min(gaps), ">=", due - slack, "min", said)
+    evidence.check("longest gap", max(gaps), "<=", due + interval + slack, "min", said)
+
+
+@then(
+    parsers.parse(
+        'the guide\'s incident channel heard "{alert}" fire {times:d} times, Alertmanager holding it {state}'
+    )
+)
+def held_as(
+    guide: Guide,
+    alertmanager: AlertmanagerDrill,
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+    times: int,
+    state: str,
+) -> None:
+    held = alertmanager_drill.held_states(alertmanager.server, alert)
+    evidence.check_true(f"Alertmanager holds {alert} {state}", held == [state], ", ".join(held))
+    heard = alertmanager_heard.slack(cloud, internal_channel(guide), played)
+    evidence.check(
+        f"firing notifications of {alert}", sum(n.firing(alert) for n in heard), "==", times
+    )
+
+
+@when(
+    parsers.parse(
+        '"{first}" holds {one:g} and "{second}" holds {other:g}, both for {minutes:d} minutes'
+    ),
+    target_fixture="evaluation",
+)
+def both_hold(
+    rules: list[AlertRule], first: str, one: float, second: str, other: float, minutes: int
+) -> engine.Evaluation:
+    held = {**catalog.gauge(first).held(one, minutes), **catalog.gauge(second).held(other, minutes)}
+    return engine.replay(rules, held, minutes + 1)
+
+
+@then(
+    parsers.parse(
+        'every channel that heard "{alert}" fire heard it resolved within Alertmanager\'s group interval'
+    )
+)
+def resolved_everywhere(
+    guide: Guide,
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+) -> None:
+    wait, interval = alertmanager.GROUP_WAIT / 60, alertmanager.GROUP_INTERVAL / 60
+    delays = alertmanager_heard.resolution_delays(cloud, guide, played, alert, wait)
+    evidence.check(f"channels that heard {alert} fire, once it resolved", len(delays), ">=", 1)
+    for channel, (delay, lag) in delays.items():
+        evidence.check_true(f"{channel} heard {alert} resolved", delay is not None)
+        bound = interval + lag + played.jitter_minutes
+        why = f"group interval {interval:g} + the channel's delivery lag {lag:.1f} + jitter {played.jitter_minutes:g}"
+        evidence.check(
+            f"{channel}: resolved notice after the resolution",
+            delay or 0.0,
+            "<=",
+            bound,
+            "min",
+            why,
+        )
+
+
+@then(parsers.parse('the status page incident opened for "{alert}" is resolved'))
+def status_page_resolved(cloud: SimulatedCloud, evidence: ScenarioEvidence, alert: str) -> None:
+    incidents = alertmanager_heard.status_page(cloud, alert)
+    evidence.check(f"status page incidents opened for {alert}", len(incidents), "==", 1)
+    evidence.check_true(
+        f"the incident is resolved ({incidents[0][1]})", incidents[0][1] == "resolved"
+    )
+
+
+@then(
+    "Slack answered Alertmanager 500 more than once and posted nothing into the guide's incident channel"
+)
+def slack_refused(guide: Guide, cloud: SimulatedCloud, evidence: ScenarioEvidence) -> None:
+    asked = [r for r in cloud.slack.requests if r.method == "POST"]
+    evidence.check("posts Slack answered 500", len(asked), ">=", 2)
+    posted = cloud.slack.received_in(internal_channel(guide))
+    evidence.check(f"messages in {internal_channel(guide)}", len(posted), "==", 0)
+
+
+@then("Alertmanager counts its failed Slack requests")
+def failures_counted(alertmanager: AlertmanagerDrill, evidence: ScenarioEvidence) -> None:
+    server = alertmanager.server
+    sent = server.metric("alertmanager_notification_requests_total", integration="slack")
+    failed = server.metric("alertmanager_notification_requests_failed_total", integration="slack")
+    evidence.measure("Slack requests Alertmanager made", sent)
+    evidence.check("Slack requests Alertmanager counts failed", failed, ">=", 2)
+
+
+@then(parsers.parse('the status page and the guide\'s emails still heard "{alert}"'))
+def others_heard(
+    guide: Guide,
+    rules: list[AlertRule],
+    cloud: SimulatedCloud,
+    played: alertmanager_drill.Played,
+    evidence: ScenarioEvidence,
+    alert: str,
+) -> None:
+    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    wanted = alertmanager_heard.expected(alertmanager.tier(guide, severity))
+    heard = alertmanager_heard.channels(cloud, guide, played)
+    for channel in sorted(wanted - {f"Slack {internal_channel(guide)}"}):
+        told = sum(n.names(alert) or alert in n.text for n in heard[channel])
+        evidence.check(f"{channel}: notifications of {alert}", told, ">=", 1)
 
 
 @then("no error rate breaks the target without tripping the guide's alert")

@@ -219,10 +219,10 @@ NOOPS: tuple[Mutation, ...] = (
         ("runbook_lib.procedures.maintenance_windows:send_notices", _returns(None)),
     ),
     _noop(
-        "alert-routing-routes-nothing",
-        "a firing alert is routed to no channel",
+        "alerts-never-reach-alertmanager",
+        "the evaluator's alerts are never posted to Alertmanager",
         ("monitoring_alerting",),
-        ("runbook_lib.monitoring.routing:route_alert", _returns([])),
+        ("runbook_lib.monitoring.alertmanager_server:Alertmanager.post_alerts", _returns(None)),
     ),
     # -- Deployment --
     _noop(
