@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from runbook_lib.monitoring import catalog, engine, promtool
 from runbook_lib.monitoring.catalog import render
 from runbook_lib.monitoring.measures import READ_MINUTE
 from runbook_lib.monitoring.promql import Evaluator, Series, parse
-from runbook_lib.monitoring.rules import FIRING, PENDING, alert_states, load_rules
+from runbook_lib.monitoring.rules import (
+    FIRING,
+    INACTIVE,
+    PENDING,
+    _replay,
+    alert_states,
+    load_rules,
+)
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
 from tests.helpers import edited_guide
 
@@ -293,3 +301,39 @@ def _rule_file(directory: Path, guide) -> Path:  # type: ignore[no-untyped-def]
     path = directory / "rules.yml"
     path.write_text(render(guide), encoding="utf-8")
     return path
+
+
+def _replay_one_by_one(rule, times, active):  # type: ignore[no-untyped-def]
+    """AlertingRule.Eval, one evaluation at a time (the reference for the run-wise replay)."""
+    states = np.zeros(len(times), dtype=np.int8)
+    state, active_at, keep_since = INACTIVE, 0.0, -1.0
+    for i, (t, on) in enumerate(zip(times, active, strict=True)):
+        if on:
+            if state == INACTIVE:
+                state, active_at = PENDING, t
+            if state == PENDING and t - active_at >= rule.for_seconds:
+                state = FIRING
+            keep_since = -1.0
+        elif state == PENDING:
+            state = INACTIVE
+        elif state == FIRING:
+            keep_since = t if keep_since < 0 else keep_since
+            if t - keep_since >= rule.keep_firing_for_seconds:
+                state = INACTIVE
+        states[i] = state
+    return states
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=60),
+    st.sampled_from([0.0, 60.0, 120.0, 300.0]),
+    st.sampled_from([0.0, 60.0, 180.0, 300.0]),
+)
+def test_the_run_wise_replay_is_alerting_rule_eval(
+    active: list[bool], wait: float, hold: float
+) -> None:
+    rule = dataclasses.replace(RESPONSE, for_seconds=wait, keep_firing_for_seconds=hold)
+    times = np.arange(len(active)) * 60.0
+    flags = np.array(active, dtype=bool)
+    assert _replay(rule, times, flags).tolist() == _replay_one_by_one(rule, times, flags).tolist()

@@ -175,31 +175,37 @@ def alert_states(rule: AlertRule, evaluator: Evaluator, times: np.ndarray) -> Al
 
 
 def _replay(rule: AlertRule, times: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """States at every evaluation, run by run of evaluations where the condition holds: a run
+    is pending from its first evaluation until ``for`` has passed, then firing; a gap drops it,
+    unless it fired and ``keep_firing_for`` still holds it (then the next run carries on)."""
     states = np.zeros(len(times), dtype=np.int8)
-    if not active.any():
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], active.astype(np.int8), [0]))))
+    starts, ends = edges[0::2], edges[1::2]  # runs [start, end)
+    wait, hold = rule.for_seconds, rule.keep_firing_for_seconds
+    if not hold:
+        marks = np.full(len(times), -1)
+        marks[starts] = starts
+        since = times - times[np.maximum(np.maximum.accumulate(marks), 0)]
+        states[active] = np.where(since[active] >= wait, FIRING, PENDING)
         return states
-    hold, wait = rule.keep_firing_for_seconds, rule.for_seconds
-    # Without keep_firing_for a state can only change where the condition holds or has just
-    # stopped holding, so only those evaluations are visited (the rest stay INACTIVE).
-    visit = (
-        range(len(times))
-        if hold
-        else np.flatnonzero(active | np.concatenate(([False], active[:-1])))
-    )
-    state, active_at, keep_since = INACTIVE, 0.0, 0.0
-    for i in visit:
-        t, on = float(times[i]), bool(active[i])
-        if on:
-            if state == INACTIVE:
-                state, active_at = PENDING, t
-            if state == PENDING and t - active_at >= wait:
-                state = FIRING
-            keep_since = -1.0
-        elif state == PENDING:
-            state = INACTIVE
-        elif state == FIRING:
-            keep_since = t if keep_since < 0 else keep_since
-            if t - keep_since >= hold:
-                state = INACTIVE
-        states[i] = state
+    firing, last = False, -1
+    for start, end in zip(starts, ends, strict=True):
+        carried = firing and _hold(states, times, last, start, hold)
+        if carried:
+            states[start:end] = FIRING
+        else:
+            states[start:end] = np.where(times[start:end] - times[start] >= wait, FIRING, PENDING)
+        firing, last = bool(states[end - 1] == FIRING), int(end)
+    if firing:
+        _hold(states, times, last, len(times), hold)
     return states
+
+
+def _hold(states: np.ndarray, times: np.ndarray, gap: int, end: int, hold: float) -> bool:
+    """Keep a fired alert firing over the gap [gap, end) while ``keep_firing_for`` holds it;
+    whether it held the whole gap."""
+    if gap >= end:
+        return True
+    held = times[gap:end] - times[gap] < hold
+    states[gap:end] = np.where(held, FIRING, INACTIVE)
+    return bool(held.all())
