@@ -139,7 +139,7 @@ GUIDE_EDITS: tuple[Mutation, ...] = (
     _edit(
         "p0-response-20-minutes",
         "the guide gives a P0 20 minutes to respond, not 15",
-        ("guide", "incident_response"),
+        ("guide", "incident_response", "monitoring_alerting"),
         (
             "- **P0**: Immediate response (< 15 minutes)",
             "- **P0**: Immediate response (< 20 minutes)",
@@ -191,6 +191,12 @@ GUIDE_EDITS: tuple[Mutation, ...] = (
         ("3. **Remediation**", "3. **Recovery**"),
     ),
     # -- Monitoring & Alerting --
+    _edit(
+        "incident-channel-renamed",
+        "the guide's incident channel is Slack #ops-alerts, where the deployed Alertmanager posts nothing",
+        ("monitoring_alerting",),
+        ("- **Internal**: Slack #incidents", "- **Internal**: Slack #ops-alerts"),
+    ),
     _edit(
         "response-time-target-600ms",
         "the guide's response time target is 600 ms, not 500 ms",
