@@ -89,6 +89,8 @@ def test_supabase_pitr_wants_an_integer_and_pitr_enabled(sim: SimulatedCloud) ->
 
 
 def test_vercel_deployment_moves_through_states_on_the_clock() -> None:
+    """A status read of an unfinished deployment stands for a client that waited: the clock moves
+    on to its next change (5 s queued, then 60 s building)."""
     sim = SimulatedCloud(clock=VirtualClock())
     auth = {"Authorization": f"Bearer {sim.credentials.vercel_token}"}
     with client(sim.vercel.handle) as http:
@@ -98,20 +100,16 @@ def test_vercel_deployment_moves_through_states_on_the_clock() -> None:
             json={"name": "napoleon-ai", "project": VERCEL_PROJECT_ID, "target": "production"},
         )
         dep_id = created.json()["id"]
-        states = [
-            http.get(f"https://api.vercel.com/v13/deployments/{dep_id}", headers=auth).json()[
-                "readyState"
-            ]
-        ]
-        for seconds in (10, 60):
-            sim.clock.advance(seconds)
+        states, clock = [created.json()["readyState"]], [sim.clock.monotonic()]
+        for _ in range(2):
             states.append(
                 http.get(f"https://api.vercel.com/v13/deployments/{dep_id}", headers=auth).json()[
                     "readyState"
                 ]
             )
+            clock.append(sim.clock.monotonic())
         listed = http.get(
-            "https://api.vercel.com/v6/deployments",
+            "https://api.vercel.com/v7/deployments",
             headers=auth,
             params={"projectId": VERCEL_PROJECT_ID, "state": "READY"},
         ).json()
@@ -119,10 +117,11 @@ def test_vercel_deployment_moves_through_states_on_the_clock() -> None:
             f"https://api.vercel.com/v10/projects/{VERCEL_PROJECT_ID}/promote/{dep_id}",
             headers=auth,
         )
-        forbidden = http.get("https://api.vercel.com/v6/deployments")
+        forbidden = http.get("https://api.vercel.com/v7/deployments")
     assert created.status_code == 200
     assert states == ["QUEUED", "BUILDING", "READY"]
-    assert [d["id"] for d in listed["deployments"]] == [dep_id]
+    assert clock == [0, 5, 65]
+    assert [d["uid"] for d in listed["deployments"]] == [dep_id]
     assert set(listed["pagination"]) == {"count", "next", "prev"}
     assert promoted.status_code == 201
     assert forbidden.status_code == 403
@@ -134,10 +133,10 @@ def test_vercel_injected_faults_and_timeouts(sim: SimulatedCloud) -> None:
     sim.vercel.inject(503, times=1)
     sim.vercel.inject(None, times=1)
     with client(sim.vercel.handle) as http:
-        first = http.get("https://api.vercel.com/v6/deployments", headers=auth)
+        first = http.get("https://api.vercel.com/v7/deployments", headers=auth)
         with pytest.raises(httpx.ReadTimeout):
-            http.get("https://api.vercel.com/v6/deployments", headers=auth)
-        third = http.get("https://api.vercel.com/v6/deployments", headers=auth)
+            http.get("https://api.vercel.com/v7/deployments", headers=auth)
+        third = http.get("https://api.vercel.com/v7/deployments", headers=auth)
     assert (first.status_code, third.status_code) == (503, 200)
 
 
@@ -197,7 +196,7 @@ def test_vercel_rollback_cancel_events_and_aliases() -> None:
     api = "https://api.vercel.com"
     with client(sim.vercel.handle) as http:
 
-        def deploy(**meta: bool) -> str:
+        def deploy(**meta: str) -> str:
             body = {
                 "name": "napoleon-ai",
                 "project": VERCEL_PROJECT_ID,
@@ -208,12 +207,14 @@ def test_vercel_rollback_cancel_events_and_aliases() -> None:
 
         first = deploy()
         sim.clock.advance(70)
-        second = deploy(simulateBuildFailure=True)
+        second = deploy(simulateBuildFailure="1")
         early = http.post(f"{api}/v1/projects/{VERCEL_PROJECT_ID}/rollback/{second}", headers=auth)
         sim.clock.advance(70)
         events = http.get(f"{api}/v3/deployments/{second}/events", headers=auth).json()
         third = deploy()
         cancelled = http.patch(f"{api}/v12/deployments/{third}/cancel", headers=auth)
+        fourth = deploy()
+        sim.clock.advance(70)
         rollback = http.post(
             f"{api}/v1/projects/{VERCEL_PROJECT_ID}/rollback/{first}", headers=auth
         )
@@ -226,17 +227,21 @@ def test_vercel_rollback_cancel_events_and_aliases() -> None:
         ).json()
         aliases = http.get(f"{api}/v2/deployments/{first}/aliases", headers=auth).json()
         missing = http.get(f"{api}/v13/deployments/dpl_nope", headers=auth)
-    assert early.status_code == 409
+    assert early.status_code == 422  # not a READY production deployment
     assert events[-1]["type"] == "stderr"
     assert cancelled.json()["readyState"] == "CANCELED"
     assert rollback.status_code == 201
-    assert pending["lastRollbackTarget"]["jobStatus"] in ("pending", "in-progress")
-    assert done["lastRollbackTarget"] == done["lastRollbackTarget"] | {
+    assert pending["lastAliasRequest"]["jobStatus"] in ("pending", "in-progress")
+    assert done["lastAliasRequest"] == done["lastAliasRequest"] | {
         "jobStatus": "succeeded",
         "toDeploymentId": first,
+        "fromDeploymentId": fourth,
+        "type": "rollback",
     }
     assert done["targets"]["production"]["id"] == first
-    assert aliases["aliases"] == [{"alias": "napoleon-ai.vercel.app", "deploymentId": first}]
+    assert [(a["alias"], a["deploymentId"]) for a in aliases["aliases"]] == [
+        ("napoleon-ai.vercel.app", first)
+    ]
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
 
@@ -244,19 +249,20 @@ def test_vercel_rollback_cancel_events_and_aliases() -> None:
 def test_unhealthy_deployment_answers_503_on_its_health_endpoint() -> None:
     sim = SimulatedCloud(clock=VirtualClock())
     auth = {"Authorization": f"Bearer {sim.credentials.vercel_token}"}
+    bypass = {"x-vercel-protection-bypass": sim.vercel.projects[VERCEL_PROJECT_ID].bypass_secret}
     with client(sim.vercel.handle) as api, client(sim.vercel.handle_deployment_url) as web:
         body = {
             "name": "napoleon-ai",
             "project": VERCEL_PROJECT_ID,
             "target": "production",
-            "meta": {"simulateUnhealthy": True},
+            "meta": {"simulateUnhealthy": "1"},
         }
         url = api.post("https://api.vercel.com/v13/deployments", headers=auth, json=body).json()[
             "url"
         ]
-        before = web.get(f"https://{url}/api/health")
+        before = web.get(f"https://{url}/api/health", headers=bypass)
         sim.clock.advance(70)
-        after = web.get(f"https://{url}/api/health")
+        after = web.get(f"https://{url}/api/health", headers=bypass)
         production = web.get("https://napoleon-ai.vercel.app/api/health")
     assert before.status_code == 404  # not READY yet
     assert after.status_code == 503

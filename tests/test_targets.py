@@ -28,7 +28,7 @@ GUIDE_SYNC = "aws s3 sync s3://napoleon-ai-storage s3://napoleon-ai-backup/$(dat
 STAGING_ENV = {
     "RUNBOOK_STAGING_PG_DSN": "postgresql://drill:pw@staging-db.internal:5432/napoleon_staging",
     "SUPABASE_STAGING_ACCESS_TOKEN": "sbp_" + "5" * 40,
-    "VERCEL_STAGING_TOKEN": "staging-vercel-token-value",
+    "VERCEL_STAGING_TOKEN": "StagingVercelToken4f8e1a2b",  # letters and digits, as Vercel issues
 }
 FULL_TARGET = (
     "    storage_bucket: {storage}\n    backup_bucket: b\n    supabase_project: p\n"

@@ -40,6 +40,7 @@ from runbook_lib.world.targets import Target
 pytest_plugins = [
     "runbook_lib.drill.fixtures.postgres",
     "runbook_lib.drill.fixtures.cloud",
+    "runbook_lib.drill.fixtures.vercel",
     "runbook_lib.drill.fixtures.recovery",
     "runbook_lib.drill.fixtures.evidence",
     "runbook_lib.drill.fixtures.alertmanager",

@@ -126,13 +126,15 @@ CATALOGUE: dict[str, KnownFinding] = {
             "GUIDE-VERCEL-ROLLBACK-PROD",
             "Rollback Procedures",
             "`vercel rollback --prod` is refused by the Vercel CLI (unknown option --prod)",
-            "`vercel rollback` (it rolls production back) or `vercel rollback <deployment-url>`",
+            "`vercel rollback <deployment-url>` naming the previous production deployment (find "
+            "it with `vercel ls --environment production`); without an argument `vercel rollback` "
+            "only reports the status of a rollback",
         ),
         KnownFinding(
             "GUIDE-VERCEL-LOGS-PROD",
             "Deployment Steps",
             "`vercel logs --prod` is refused by the Vercel CLI (unknown option --prod)",
-            "`vercel logs <production-deployment-url>`",
+            "`vercel logs <production-deployment-url>` (or `vercel logs --environment production`)",
         ),
         KnownFinding(
             "GUIDE-REDEPLOY-AFTER-ROLLBACK",

@@ -1,8 +1,11 @@
 @guide:deployment-procedures @control:SOC2-CC8.1 @control:SOC2-CC7.5 @control:ISO-8.32
 Feature: Deployment, rollback and application recovery against a faithful Vercel simulation
   The guide's deployment steps run in its order on a real git repository (git and npm as
-  written); its vercel commands drive the Vercel REST API simulation, where builds take their
-  time on a virtual clock. Rollback and redeploy are measured against the Application RTO.
+  written); its vercel lines run as written through the real Vercel CLI (npm vercel, pinned)
+  against the simulated Vercel API, where builds take their time on a virtual clock, and the
+  drill's REST client then checks what they did. A line the CLI refuses is a finding in its own
+  words, and the corrected line runs through the CLI too. Rollback and redeploy are measured
+  against the Application RTO.
 
   Background:
     Given the operations guide
@@ -43,7 +46,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
 
   @guide:deployment-steps @finding:GUIDE-RELEASE-VERSION-MISMATCH
   Scenario: The release branch is named after the version the steps release
-    When the operator runs the guide's deployment steps
+    When the operator runs the guide's deployment steps up to "npm version patch"
     Then the release branch names the released version
 
   @guide:deployment-steps @fault
@@ -108,7 +111,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
 
     Examples:
       | fault                           | message             |
-      | answers 503 to every request    | on all 4 attempts   |
-      | never answers a request         | without answering   |
+      | answers 503 to every request    | simulated 503       |
+      | never answers a request         | fetch failed        |
       | rejects the token               | VERCEL_TOKEN        |
       | keeps the build running forever | cancelled           |

@@ -26,6 +26,7 @@ from runbook_lib.sim.http import FakeAPI
 from runbook_lib.sim.notify import SendGridFake, SlackWebhookFake, StatusPageFake
 from runbook_lib.sim.supabase import SupabaseFake
 from runbook_lib.sim.vercel import VercelFake
+from runbook_lib.sim.vercel_backend import token as vercel_token
 from runbook_lib.world.clock import VirtualClock
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import SIMULATED, Target
@@ -58,7 +59,7 @@ class Credentials:
             + secrets.token_urlsafe(32)
             + "."
             + secrets.token_urlsafe(16),
-            vercel_token=secrets.token_urlsafe(24),
+            vercel_token=vercel_token(),  # 24 letters and digits, as Vercel issues them
             statuspage_key=secrets.token_hex(16),
             sendgrid_key="SG." + secrets.token_urlsafe(16) + "." + secrets.token_urlsafe(24),
             slack_webhook_path=f"/services/T0NAPOLEON/B0INCIDENTS/{secrets.token_urlsafe(18)}",
@@ -148,7 +149,12 @@ class SimulatedCloud:
         self.redactor.register(*(key.api_key for key in project.api_keys))
         self.vercel = VercelFake(self.clock)
         self.vercel.tokens.add(c.vercel_token)
-        self.vercel.add_project(target.vercel_project, target.vercel_project_name)
+        # the guide deploys to a custom environment with `vercel --target staging`: Napoleon's
+        # project defines it (a project without it is refused, tests/test_contracts_vercel.py)
+        vercel_project = self.vercel.add_project(
+            target.vercel_project, target.vercel_project_name, environments=("staging",)
+        )
+        self.redactor.register(vercel_project.bypass_secret)
         self.slack = SlackWebhookFake(self.clock)
         self.slack.add_webhook(c.slack_webhook_path, INCIDENTS_CHANNEL)
         self.statuspage = StatusPageFake(STATUS_PAGE_ID, self.clock)
@@ -200,7 +206,7 @@ class SimulatedCloud:
                 self.redactor,
             ),
             "VERCEL_TOKEN": FakeKeyProvider(
-                self.vercel, "https://api.vercel.com/v6/deployments", "", http, self.redactor
+                self.vercel, "https://api.vercel.com/v2/user", "", http, self.redactor
             ),
             "STRIPE_SECRET_KEY": FakeKeyProvider(
                 self.stripe,

@@ -18,6 +18,7 @@ from runbook_lib.guide.model import Guide
 from runbook_lib.procedures.backup_recovery import verify
 from runbook_lib.procedures.deployment import deploy
 from runbook_lib.procedures.deployment.vercel import Deployment, VercelClient
+from runbook_lib.procedures.deployment.vercel_cli import VercelCli
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.steps.common import (
     Attempt,
@@ -31,12 +32,16 @@ from runbook_lib.world.postgres import PostgresServer
 
 @pytest.fixture
 def vercel(cloud: SimulatedCloud, http_client: httpx.Client) -> VercelClient:
+    """The REST client of the drill's checks; it passes the project's protection with its
+    automation bypass secret, as a CI smoke test does."""
+    target = cloud.target
     return VercelClient(
         cloud.credentials.vercel_token,
-        cloud.target.vercel_project,
-        cloud.target.vercel_project_name,
+        target.vercel_project,
+        target.vercel_project_name,
         cloud.clock,
         http_client,
+        bypass_secret=cloud.vercel.projects[target.vercel_project].bypass_secret,
     )
 
 
@@ -47,8 +52,28 @@ def live(vercel: VercelClient) -> list[Deployment]:
 
 
 @given(parsers.parse("Napoleon AI's app repository at version {version}"), target_fixture="release")
-def app_repository(tmp_path: Path, vercel: VercelClient, version: str) -> deploy.Release:
-    return deploy.Release(deploy.make_app_repo(tmp_path / "app", version), vercel)
+def app_repository(
+    tmp_path: Path,
+    vercel: VercelClient,
+    vercel_cli: VercelCli,
+    cloud: SimulatedCloud,
+    version: str,
+) -> deploy.Release:
+    """The app's repository, linked to the project (``.vercel/project.json``) for the CLI."""
+    repo = deploy.make_app_repo(tmp_path / "app", version)
+    team = cloud.vercel.backend.account.team_id
+    cli = vercel_cli.link(repo, cloud.target.vercel_project, team)
+    return deploy.Release(repo, deploy.Vercel(vercel, cli), arrange=cloud.vercel.doom)
+
+
+def _record_cli(release: deploy.Release, evidence: ScenarioEvidence, finding: str | None) -> None:
+    """Every CLI run in the evidence (line, argv, version, outcome); each refused line judged,
+    in the CLI's words, as the finding it confirms (``finding``: the one this step expects)."""
+    for line in deploy.vercel_runs(release.vercel.cli.runs):
+        evidence.note(line)
+    for refusal in deploy.refusals(release.vercel.cli.runs):
+        if finding is None or refusal.finding == finding:
+            findings.judge(evidence, refusal.rewrite(), refusal.finding)
 
 
 _BOX = re.compile(r"^\s*[-*]\s*\[([ xX])\]\s*(.+?)\s*$", re.MULTILINE)
@@ -113,15 +138,17 @@ def vercel_fault(cloud: SimulatedCloud, fault: str) -> None:
 
 
 @when("the operator runs the guide's deployment steps")
-def run_steps(guide: Guide, release: deploy.Release, evidence: ScenarioEvidence) -> None:
+@when(parsers.parse('the operator runs the guide\'s deployment steps up to "{command}"'))
+def run_steps(
+    guide: Guide, release: deploy.Release, evidence: ScenarioEvidence, command: str | None = None
+) -> None:
+    release.stop_after = command
     deploy.run_release(guide, release)
     for step in release.steps:
         evidence.note(
-            f"step {step.number} {step.title} (`{step.command}`): {step.status} {step.detail[:160]}"
+            f"step {step.number} {step.title} (`{step.command}`): {step.status} {step.detail[:200]}"
         )
-    ran = [step.command for step in release.steps if step.status != "not run"]
-    for rewrite in deploy.vercel_rewrites(ran):
-        findings.judge(evidence, rewrite, "GUIDE-VERCEL-LOGS-PROD")
+    _record_cli(release, evidence, "GUIDE-VERCEL-LOGS-PROD")
 
 
 @then(parsers.parse("all {count:d} deployment steps passed in the guide's order"))
@@ -198,11 +225,12 @@ def still_live(vercel: VercelClient, live: list[Deployment], evidence: ScenarioE
 
 
 @when("the operator runs the guide's rollback command", target_fixture="rollback")
-def run_rollback(guide: Guide, vercel: VercelClient, evidence: ScenarioEvidence) -> Attempt:
+def run_rollback(guide: Guide, release: deploy.Release, evidence: ScenarioEvidence) -> Attempt:
+    """The guide's line through the real CLI; refused, the corrected line runs (and is judged)."""
     command = guide.command("vercel", guide.rollback_commands).text
-    for rewrite in deploy.vercel_rewrites([command]):
-        findings.judge(evidence, rewrite, "GUIDE-VERCEL-ROLLBACK-PROD")
-    return attempt(lambda: deploy.rollback_production(vercel))
+    outcome = attempt(lambda: deploy.rollback_production(release.vercel, command))
+    _record_cli(release, evidence, "GUIDE-VERCEL-ROLLBACK-PROD")
+    return outcome
 
 
 def _production_is(
@@ -219,6 +247,7 @@ def _production_is(
 def rolled_back(
     rollback: Attempt, vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence
 ) -> None:
+    """Red: a rollback that leaves production where it was, or picks an unhealthy deployment."""
     result: deploy.Rollback = rollback.unwrap()
     _production_is(vercel, live[0].id, "the last healthy deployment", evidence)
     evidence.note(f"rolled back from {result.from_id} to {result.to.id}")
@@ -271,18 +300,17 @@ def pre_release_state(
     "the operator runs the guide's application recovery command for the last good commit",
     target_fixture="redeployed",
 )
-def redeploy(
-    guide: Guide, vercel: VercelClient, live: list[Deployment], evidence: ScenarioEvidence
-) -> deploy.Redeploy:
+def redeploy(guide: Guide, release: deploy.Release, evidence: ScenarioEvidence) -> deploy.Redeploy:
+    """The guide's line through the real CLI in the app's repository (at the last good commit)."""
     command = guide.command("vercel", guide.recovery_commands).text
-    for rewrite in deploy.vercel_rewrites([command]):
-        evidence.rewrite(rewrite)
-    redeployed = deploy.redeploy(vercel, live[0].commit, command)
+    redeployed = deploy.redeploy(release.vercel, command)
+    _record_cli(release, evidence, None)
     if redeployed.promoted:
         findings.report(
             evidence,
             "GUIDE-REDEPLOY-AFTER-ROLLBACK",
-            f"`{command}` built {redeployed.deployment.id}",
+            f"`{command}` built {redeployed.deployment.id}, which production did not take until "
+            f"`{redeployed.promote.command if redeployed.promote else 'vercel promote'}` ran",
         )
     return redeployed
 

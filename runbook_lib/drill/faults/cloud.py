@@ -28,7 +28,7 @@ def _supabase_blip(cloud: SimulatedCloud) -> None:
 
 
 def _vercel_builds_fail(cloud: SimulatedCloud) -> None:
-    cloud.vercel.fail_all_builds = True
+    cloud.vercel.backend.fail_all_builds = True
 
 
 def _vercel_down(cloud: SimulatedCloud) -> None:
@@ -44,7 +44,7 @@ def _vercel_token_revoked(cloud: SimulatedCloud) -> None:
 
 
 def _vercel_build_hangs(cloud: SimulatedCloud) -> None:
-    cloud.vercel.build_seconds = EVERY
+    cloud.vercel.backend.build_seconds = EVERY
 
 
 def _slack_revoked(cloud: SimulatedCloud) -> None:
@@ -120,7 +120,7 @@ FAULTS: tuple[Fault[SimulatedCloud, None], ...] = (
     ),
     Fault(
         "vercel-token-revoked",
-        "the Vercel API rejects the token (403)",
+        "the Vercel API rejects the token (403, invalidToken)",
         "detected",
         _vercel_token_revoked,
         says="the Vercel API rejects the token",
