@@ -5,7 +5,9 @@ One table serves ``runbook doctor`` (read-only: probe each requirement) and ``ru
 requirement marked *required* stops the default drill when missing; the others enable a part
 of it (promtool checks the alert evaluator, npm runs the guide's ``npm`` steps), which
 ``runbook setup`` installs too, or another backend (Docker for ``--pg container``), which
-``runbook setup --with docker`` asks for.
+``runbook setup --with docker`` asks for: it installs and starts ``dockerd`` (Debian's
+``docker.io``) and provides the image ``RUNBOOK_PG_IMAGE`` names (``postgres:15`` pulled, or
+``runbook/postgres:15`` built here from Debian's packages where no registry answers).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from importlib import metadata
 from pathlib import Path
 
 from runbook_lib.errors import EnvironmentMissing
-from runbook_lib.world.postgres import DEFAULT_DOCKER_HOST, docker_available, find_bindir
+from runbook_lib.world.container import DEFAULT_IMAGE, has_image, probe_engine
+from runbook_lib.world.postgres import DEFAULT_DOCKER_HOST, find_bindir
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Requirement:
     pip: tuple[str, ...] = ()  # Python distributions that provide it
     optional_key: str = ""  # `runbook setup --with KEY` installs an optional requirement
     by_default: bool = True  # `runbook setup` installs it without being asked
+    installer: str = ""  # a named installer of runbook setup, for what no package manager does
 
     @property
     def fix(self) -> str:
@@ -107,12 +111,37 @@ def _postgres_user() -> Probe:
     return Probe(found, "present" if found else "missing: PostgreSQL refuses to run as root")
 
 
+def docker_host() -> str:
+    # `runbook doctor` and `setup` are the CLI's edge: they ask what the drill would ask
+    return os.environ.get("DOCKER_HOST", "").strip() or DEFAULT_DOCKER_HOST
+
+
+def container_image() -> str:
+    """The image ``--pg container`` (and ``auto``) runs: RUNBOOK_PG_IMAGE, else postgres:15."""
+    return os.environ.get("RUNBOOK_PG_IMAGE", "").strip() or DEFAULT_IMAGE
+
+
 def _docker() -> Probe:
-    # `runbook doctor` is the CLI's edge: it asks the daemon DOCKER_HOST names, as the drill does
-    if docker_available(os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST):
-        return Probe(True, "answers")
+    engine = probe_engine(docker_host())
+    if engine.answers:
+        return Probe(True, f"Docker {engine.version} answers at {engine.host}")
     installed = version_of(["dockerd", "--version"])
-    return Probe(False, f"installed ({installed}) but not answering" if installed else "not found")
+    found = f"installed ({installed}) but {engine.why_not}" if installed else "not found"
+    return Probe(False, found)
+
+
+def _image() -> Probe:
+    """The container backend's image in the engine's store (the one built here: current)."""
+    from runbook_lib.drill.image import LOCAL_IMAGE, image_is_current
+
+    image, engine = container_image(), probe_engine(docker_host())
+    if not engine.answers:
+        return Probe(False, f"{image}: unknown ({engine.why_not})")
+    if image == LOCAL_IMAGE and has_image(engine, image) and not image_is_current(image):
+        return Probe(False, f"{image} present but built from an older recipe")
+    if has_image(engine, image):
+        return Probe(True, f"{image} present")
+    return Probe(False, f"{image} absent: --pg auto runs the embedded cluster")
 
 
 def _alertmanager() -> Probe:
@@ -196,10 +225,22 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         apt=("docker.io",),
         optional_key="docker",
         by_default=False,
+        installer="dockerd",
+    ),
+    Requirement(
+        "Docker image of PostgreSQL (--pg container)",
+        "the container backend's server (RUNBOOK_PG_IMAGE, default postgres:15)",
+        _image,
+        False,
+        optional_key="docker",
+        by_default=False,
+        installer="postgres-image",
     ),
     *(
         Requirement(f"python: {dist}", "the drill runner", _python(dist), True, pip=(dist,))
         for dist in ("pytest-bdd", "moto", "respx", "hypothesis")
     ),
 )
-OPTIONAL_KEYS = tuple(r.optional_key for r in REQUIREMENTS if r.optional_key and not r.by_default)
+OPTIONAL_KEYS = tuple(
+    dict.fromkeys(r.optional_key for r in REQUIREMENTS if r.optional_key and not r.by_default)
+)

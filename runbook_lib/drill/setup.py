@@ -19,8 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runbook_lib.drill.requirements import REQUIREMENTS, Requirement
-from runbook_lib.world.postgres import docker_available
+from runbook_lib.drill.requirements import REQUIREMENTS, Requirement, container_image, docker_host
+from runbook_lib.errors import EnvironmentMissing
+from runbook_lib.world.container import DEFAULT_DOCKER_HOST, docker_available
+
+DOCKERD_LOG = Path("/var/log/dockerd.log")
 
 
 @dataclass(frozen=True)
@@ -81,26 +84,58 @@ class Installer:
         return self._run([sys.executable, "-m", "pip", "install", "--quiet", *distributions])
 
     def docker_engine(self, packages: Sequence[str]) -> str | None:
-        """Install the engine if it is absent, then start ``dockerd`` and wait until it answers."""
+        """Install the engine if it is absent, then start ``dockerd`` (in the background, its
+        log in :data:`DOCKERD_LOG`) on the socket DOCKER_HOST names and wait until it answers."""
         if not shutil.which("dockerd"):
             failed = self.apt(packages)
             if failed:
                 return failed
+        host = docker_host()
+        if not host.startswith("unix://"):
+            return f"DOCKER_HOST={host} is not a local socket: start that engine where it runs"
+        argv = ["dockerd"] if host == DEFAULT_DOCKER_HOST else ["dockerd", "-H", host]
         if self.dry_run:
-            print("      would start: dockerd")
+            print(f"      would start: {' '.join(argv)}")
             return None
         if os.geteuid() != 0:
             return "dockerd is installed but not running: start it as root (`sudo dockerd &`)"
-        with self.log.open("a", encoding="utf-8") as out:
-            subprocess.Popen(
-                ["dockerd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        log = DOCKERD_LOG if os.access(DOCKERD_LOG.parent, os.W_OK) else self.log
+        with log.open("a", encoding="utf-8") as out:
+            subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if docker_available():
+            if docker_available(host):
                 return None
             time.sleep(0.5)
-        return "dockerd did not answer within 30 s"
+        return f"dockerd did not answer within 30 s (see {log})"
+
+    def postgres_image(self) -> str | None:
+        """The image RUNBOOK_PG_IMAGE names: runbook/postgres:15 is built here (debootstrap
+        installed first when absent), any other is pulled."""
+        from runbook_lib.drill.image import LOCAL_IMAGE, build_image, describe
+
+        image = container_image()
+        if image != LOCAL_IMAGE:
+            failed = self._run(["docker", "pull", image])
+            if failed:
+                return (
+                    f"cannot pull {image} (see the log); where no registry answers, build "
+                    f"{LOCAL_IMAGE} here: RUNBOOK_PG_IMAGE={LOCAL_IMAGE} runbook setup --with docker"
+                )
+            return None
+        if self.dry_run:
+            print(f"      would build: {image} (debootstrap + docker import)")
+            return None
+        if not shutil.which("debootstrap"):
+            failed = self.apt(["debootstrap"])
+            if failed:
+                return failed
+        try:
+            built = build_image(image=image, force=True, say=print)
+        except EnvironmentMissing as exc:
+            return str(exc)
+        print(f"      {describe(built)}")
+        return None
 
     def postgres_user(self) -> str | None:
         return self._run(
@@ -117,8 +152,10 @@ class Installer:
 
 
 def _install(requirement: Requirement, installer: Installer) -> str | None:
-    if requirement.optional_key == "docker":
+    if requirement.installer == "dockerd":
         return installer.docker_engine(requirement.apt)
+    if requirement.installer == "postgres-image":
+        return installer.postgres_image()
     if requirement.apt:
         return installer.apt(requirement.apt)
     if requirement.pip:
