@@ -518,6 +518,24 @@ def test_the_inhibition_check_is_red_without_the_inhibit_rules(
 
 
 @needs_alertmanager
+@pytest.mark.parametrize("resolving", [True, False])
+def test_the_resolution_checks_are_red_when_nothing_sends_resolved_notices(
+    gateway: Gateway, resolving: bool
+) -> None:
+    deployed = DEPLOYED.read_text(encoding="utf-8")
+    if not resolving:
+        deployed = deployed.replace("send_resolved: true", "send_resolved: false")
+    sim = SimulatedCloud()
+    down = catalog.gauge("supabase_db_up").window(0.0, 1, 3, 1.0, 11)
+    played, _, _ = _heard(gateway, engine.replay(RULES, down, 11), 14, deployed, sim)
+    delays = alertmanager_heard.resolution_delays(sim, GUIDE, played, "SupabaseDatabaseDown", 0.5)
+    assert len(delays) == 3  # Slack and both emails heard it fire
+    assert all((delay is not None) is resolving for delay, _ in delays.values())
+    statuses = {status for _, status in alertmanager_heard.status_page(sim, "SupabaseDatabaseDown")}
+    assert statuses == ({"resolved"} if resolving else {"investigating"})
+
+
+@needs_alertmanager
 def test_slack_answering_500_leaves_the_channel_silent_and_alertmanager_counts_it(
     gateway: Gateway,
 ) -> None:
