@@ -154,6 +154,17 @@ def _alertmanager() -> Probe:
     return Probe(found is not None, found or "not found")
 
 
+def _vercel_cli() -> Probe:
+    """The pinned Vercel CLI the guide's ``vercel`` lines run through, with its version."""
+    from runbook_lib.procedures.deployment.vercel_cli import VERSION, tool_dir
+
+    program = tool_dir() / "node_modules" / ".bin" / "vercel"
+    found = version_of([str(program), "--version"]) if program.exists() else None
+    if found is None:
+        return Probe(False, f"vercel@{VERSION} not in {tool_dir()}")
+    return Probe(VERSION in found, f"{found} in {tool_dir()}")
+
+
 def _python(dist: str) -> Callable[[], Probe]:
     def probe() -> Probe:
         try:
@@ -201,6 +212,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         False,
         apt=("npm",),
         optional_key="npm",
+    ),
+    Requirement(
+        "Vercel CLI (npm vercel, pinned)",
+        "runs the guide's vercel lines as written (deploy, rollback, logs)",
+        _vercel_cli,
+        False,
+        optional_key="vercel",
+        installer="vercel-cli",
     ),
     Requirement(
         "Alertmanager (and amtool)",

@@ -104,7 +104,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
     And the redeploy took no longer than the Application RTO
 
   @fault
-  Scenario Outline: Vercel API faults end in a clear failure after bounded retries
+  Scenario Outline: Vercel API faults end the release in a clear failure, in the CLI's words
     Given the Vercel API <fault>
     When the operator runs the guide's deployment steps
     Then step 5 failed naming "<message>"

@@ -27,6 +27,7 @@ from runbook_lib.steps.common import (
     comma_list,
     expect_failure,
 )
+from runbook_lib.world import rewrites
 from runbook_lib.world.postgres import PostgresServer
 
 
@@ -71,6 +72,8 @@ def _record_cli(release: deploy.Release, evidence: ScenarioEvidence, finding: st
     in the CLI's words, as the finding it confirms (``finding``: the one this step expects)."""
     for line in deploy.vercel_runs(release.vercel.cli.runs):
         evidence.note(line)
+    for command in dict.fromkeys(run.command for run in release.vercel.cli.runs):
+        evidence.rewrite(rewrites.program(command, "vercel", str(release.vercel.cli.program)))
     for refusal in deploy.refusals(release.vercel.cli.runs):
         if finding is None or refusal.finding == finding:
             findings.judge(evidence, refusal.rewrite(), refusal.finding)
