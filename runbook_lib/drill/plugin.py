@@ -56,6 +56,7 @@ pytest_plugins = [
     "runbook_lib.steps.security",
     "runbook_lib.steps.performance_optimization",
     "runbook_lib.steps.monitoring_alerting",
+    "runbook_lib.steps.live_checks",
 ]
 
 MARKERS = (
