@@ -8,6 +8,7 @@ not a ``RunbookError`` is a bug and keeps its traceback.
     ├── GuideError (ValueError)            the guide is missing or malformed          exit 2
     ├── ConfigurationError (ValueError)    a bad option, environment or feature file  exit 2
     ├── EnvironmentMissing                 a binary or service the drill needs is absent
+    ├── NotRunnable                        the server lacks a capability a scenario needs
     ├── HermeticViolation                  a connection outside loopback was attempted
     ├── CommandFailed                      an external command exited non-zero
     ├── ServiceError                       a (simulated) HTTP API answered with an error
@@ -52,6 +53,17 @@ class EnvironmentMissing(RunbookError):
     """A binary or service the drill needs is not available on this machine."""
 
     exit_code = 3
+
+
+class NotRunnable(RunbookError):
+    """A scenario cannot run here: the server lacks a capability it needs (one the drill owns,
+    ``pg_stat_statements`` preloaded, a superuser role, ...). Reported as "not runnable" with
+    ``capability`` named: neither a pass nor a finding about the guide."""
+
+    def __init__(self, capability: str, why: str) -> None:
+        super().__init__(f"not runnable here: needs {capability} ({why})")
+        self.capability = capability
+        self.why = why
 
 
 class HermeticViolation(RunbookError):

@@ -51,7 +51,8 @@ def test_embedded_cluster_runs_real_postgres_and_leaves_nothing() -> None:
         assert row[0] == "pg_stat_statements"
         assert "PostgreSQL" in str(row[1])
         assert _postmasters(datadir)
-        assert server.dsn().startswith("postgresql://postgres:")
+        assert server.dsn().reveal().startswith("postgresql://postgres:")
+        assert server.url() == f"postgresql://postgres:***@127.0.0.1:{server.port}/postgres"
     assert not _postmasters(datadir)
     assert _clusters() == before
 

@@ -44,7 +44,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert settings.production_storage_bytes == 500 * 1000**2
     assert settings.drill_db_bytes == 8 * 1000**2
     assert settings.pg_tmpdir == tmp_path
-    assert settings.pg_dsn.startswith("postgresql://drill:")
+    assert settings.pg_dsn.reveal().startswith("postgresql://drill:")
     assert settings.docker_host == "tcp://127.0.0.1:2375"
     assert settings.step_summary == tmp_path / "summary.md"
 
@@ -52,6 +52,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
 def test_the_dsn_stays_out_of_repr() -> None:
     settings = Settings.from_environ({"RUNBOOK_PG_DSN": "postgresql://u:hunter2secret@h/db"})
     assert "hunter2secret" not in repr(settings)
+    assert "hunter2secret" not in f"{settings.pg_dsn}"  # str and format are masked too
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_staging_target_loads_its_names_dsn_and_tokens_from_the_environment() ->
     assert target.supabase_project == "napoleonaistagingenv"
     assert target.buckets.storage == "napoleon-ai-staging-storage"
     assert target.identifiers["postgres_host"] == "staging-db.internal"
-    assert target.credentials == {
+    assert {name: value.reveal() for name, value in target.credentials.items()} == {
         "SUPABASE_ACCESS_TOKEN": STAGING_ENV["SUPABASE_STAGING_ACCESS_TOKEN"],
         "VERCEL_TOKEN": STAGING_ENV["VERCEL_STAGING_TOKEN"],
     }
@@ -177,7 +177,7 @@ def test_a_rehearsal_of_the_staging_target_uses_its_names_database_and_tokens(
     with embedded_cluster() as server:
         done = _drill(
             tmp_path,
-            {**STAGING_ENV, "RUNBOOK_STAGING_PG_DSN": server.dsn()},
+            {**STAGING_ENV, "RUNBOOK_STAGING_PG_DSN": server.dsn().reveal()},
             "--stand-ins",
             "-k",
             "aws_s3_sync_copies or operators_backup_check or deployment_steps_run_in_order",
@@ -235,7 +235,7 @@ def test_a_live_run_reaches_the_targets_own_endpoints_and_runs_only_live_scenari
             {
                 **STAGING_ENV,
                 **aws,
-                "RUNBOOK_STAGING_PG_DSN": server.dsn(),
+                "RUNBOOK_STAGING_PG_DSN": server.dsn().reveal(),
                 "RUNBOOK_CONFIG": str(config_dir),
             },
             # the weekly checks (live_checks) also read Supabase and Vercel, which this test

@@ -38,6 +38,7 @@ from runbook_lib.procedures.recovery_objectives import (
     parse_size,
 )
 from runbook_lib.world.postgres import BACKENDS, DEFAULT_DOCKER_HOST
+from runbook_lib.world.secrets import Secret
 
 FEATURES_INI = "bdd_features_base_dir"
 DEFAULT_DRILL_DB_BYTES = 32 * 1000**2  # 32MB: large enough to time a restore
@@ -54,7 +55,7 @@ class Settings:
     production_storage_bytes: int = DEFAULT_PRODUCTION_STORAGE_BYTES  # ..._STORAGE_SIZE
     drill_db_bytes: int = DEFAULT_DRILL_DB_BYTES  # RUNBOOK_DRILL_DB_SIZE
     pg_tmpdir: Path | None = None  # RUNBOOK_PG_TMPDIR: where throwaway clusters go
-    pg_dsn: str = field(default="", repr=False)  # RUNBOOK_PG_DSN (holds a password)
+    pg_dsn: Secret = field(default=Secret(""))  # RUNBOOK_PG_DSN (holds a password: masked)
     docker_host: str = DEFAULT_DOCKER_HOST  # DOCKER_HOST
     step_summary: Path | None = None  # GITHUB_STEP_SUMMARY: CI's job summary file
 
@@ -100,7 +101,7 @@ class Settings:
             ),
             drill_db_bytes=size("RUNBOOK_DRILL_DB_SIZE", DEFAULT_DRILL_DB_BYTES),
             pg_tmpdir=Path(tmpdir) if tmpdir else None,
-            pg_dsn=dsn,
+            pg_dsn=Secret(dsn),
             docker_host=environ.get("DOCKER_HOST", "").strip() or DEFAULT_DOCKER_HOST,
             step_summary=Path(summary) if summary else None,
         )

@@ -18,6 +18,11 @@ guide's headings), ``@control:<id>`` a compliance control, ``@compliance:<NAME>`
 of the guide's Compliance section, ``@live`` a scenario safe against live endpoints,
 ``@finding:<id>`` a known gap in the guide: the scenario must fail with ``FindingConfirmed``
 (strict xfail), so the day the guide is fixed the tag has to go.
+
+A scenario that raises :class:`~runbook_lib.errors.NotRunnable` (in a step or a fixture: the
+server lacks a capability it needs, such as being the drill's own to kill) is reported as *not
+runnable* with the capability named: a skip carrying ``not_runnable``, which the progress lines,
+pytest's summary and the evidence count apart from passes, failures and findings.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ import os
 from collections.abc import Callable, Generator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from runbook_lib.drill.options import DrillOptions, Settings, add_options
 from runbook_lib.drill.progress import scenario_template
 from runbook_lib.drill.shard import ShardPlan, features_sha256, scenario_id
-from runbook_lib.errors import ConfigurationError, FindingConfirmed, RunbookError
+from runbook_lib.errors import ConfigurationError, FindingConfirmed, NotRunnable, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
+from runbook_lib.world.capabilities import PRIVILEGE
 from runbook_lib.world.clock import Clock, WallClock
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import Target
@@ -145,10 +152,14 @@ def pytest_runtest_makereport(
     finding confirmed; any other error stays a failure, and a pass fails the run, naming the
     tag to remove (the guide was fixed)."""
     report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if report.when in ("setup", "call") and not server_owned(item.config):
+        error = refused_capability(error) or error
+    if isinstance(error, NotRunnable) and report.when in ("setup", "call"):
+        return not_runnable(report, item, error)
     expected = {mark.args[0] for mark in item.iter_markers("finding")}
     if not expected or report.when != "call":
         return report
-    error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, FindingConfirmed) and error.finding_id in expected:
         report.outcome = "skipped"
         report.wasxfail = f"known gap {error.finding_id} confirmed"
@@ -164,6 +175,48 @@ def pytest_runtest_makereport(
             f"the guide was fixed, remove the @finding:{' / @finding:'.join(sorted(expected))} tag"
         )
     return report
+
+
+NOT_RUNNABLE = "not runnable"
+
+
+def not_runnable(
+    report: pytest.TestReport, item: pytest.Item, error: NotRunnable
+) -> pytest.TestReport:
+    """The scenario could not run here (a capability is missing): a skip that says which, and
+    is never read as a pass or as the guide's finding."""
+    report.outcome = "skipped"
+    report.longrepr = (str(item.path), (item.location[1] or 0) + 1, str(error))
+    report.not_runnable = error.capability  # type: ignore[attr-defined]  # crosses xdist
+    return report
+
+
+def server_owned(config: pytest.Config) -> bool:
+    """False when this session's PostgreSQL is one the drill did not start (``--pg dsn``, a
+    target's database); True before a server was opened and for embedded or container."""
+    from runbook_lib.drill.fixtures.postgres import PG_INFO
+
+    return config.stash.get(PG_INFO, ("embedded", "", ""))[0] != "dsn"
+
+
+def refused_capability(error: BaseException | None) -> NotRunnable | None:
+    """A privilege the server refused, raised through a step on a server the drill does not
+    own: the drill's role lacks a capability, which says nothing about the guide."""
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        first = (str(error).strip().splitlines() or [""])[0]
+        return NotRunnable(f"{PRIVILEGE} ({first})", "the drill's role on this server lacks it")
+    return None
+
+
+def is_not_runnable(report: pytest.TestReport) -> bool:
+    return report.skipped and bool(getattr(report, "not_runnable", None))
+
+
+@pytest.hookimpl(tryfirst=True)  # before the progress lines' own, which knows only outcomes
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    if is_not_runnable(report):
+        return NOT_RUNNABLE, "", "NOT RUNNABLE"
+    return None
 
 
 def feature_stem(item: pytest.Item) -> str | None:

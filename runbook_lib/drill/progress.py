@@ -80,6 +80,8 @@ class ProgressLines:
         stash = self.config.stash
         stash[_DONE] = stash.get(_DONE, 0) + 1
         word = "GAP " if _is_gap(report) else _WORDS.get(report.outcome, report.outcome)
+        if getattr(report, "not_runnable", None):  # a capability the server lacks, named
+            word = f"NOT RUNNABLE (needs {report.not_runnable})"
         name = dict(report.user_properties).get("scenario", report.nodeid)
         print(
             f"[{stash[_DONE]:>3}/{stash.get(_TOTAL, 0)}] {name}  {word}  {report.duration:.1f}s",

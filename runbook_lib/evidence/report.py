@@ -24,7 +24,13 @@ from runbook_lib.world.files import PARTIAL_SUFFIX, write_atomic
 
 MANIFEST = "manifest.json"
 HISTORY = "history.jsonl"
-_CSS = {"passed": "passed", "failed": "failed", "gap": "gap", "skipped": "skipped"}
+_CSS = {
+    "passed": "passed",
+    "failed": "failed",
+    "gap": "gap",
+    "skipped": "skipped",
+    "not runnable": "skipped",
+}
 
 
 def load_evidence(run_dir: Path) -> dict[str, Any]:
@@ -49,7 +55,10 @@ def overall_verdict(evidence: dict[str, Any]) -> str:
         return "failed"
     if not evidence["run"].get("complete", True) or summary.get("not run"):
         return "incomplete"
-    return "passed with gaps" if summary.get("gap") else "passed"
+    verdict = "passed with gaps" if summary.get("gap") else "passed"
+    if summary.get("not runnable"):  # a capability the server lacks: those scenarios proved nothing
+        verdict += f" ({summary['not runnable']} not runnable here)"
+    return verdict
 
 
 def scope_sentence(run: dict[str, Any]) -> str:
@@ -149,7 +158,7 @@ def _history_line(evidence: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worse(a: str, b: str) -> str:
-    order = {"passed": 0, "skipped": 1, "not run": 1, "gap": 2, "failed": 3}
+    order = {"passed": 0, "skipped": 1, "not run": 1, "not runnable": 1, "gap": 2, "failed": 3}
     return a if order.get(a, 1) >= order.get(b, 1) else b
 
 
@@ -353,7 +362,7 @@ def summary_markdown(evidence: dict[str, Any]) -> str:
         f"Run {completeness_sentence(run)}; {scope_sentence(run)}.",
         "",
         f"{summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, {summary.get('gap', 0)} gaps, "
-        f"{summary.get('not run', 0)} not run of {summary['total']} scenarios; PostgreSQL {run['postgres_backend']} {run['postgres_version']}; "
+        f"{summary.get('not run', 0)} not run, {summary.get('not runnable', 0)} not runnable here of {summary['total']} scenarios; PostgreSQL {run['postgres_backend']} {run['postgres_version']}; "
         f"{'game day: ' + run['game_day_fault'] if run.get('game_day_fault') else run['mode'] + ' run'}.",
         "",
         "| feature | passed | failed | gaps |",

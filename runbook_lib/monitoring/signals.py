@@ -26,9 +26,10 @@ from runbook_lib.monitoring.webhooks import SENDGRID_API, SendGridEvents, Stripe
 from runbook_lib.procedures.backup_recovery.storage import list_objects
 from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.sim.external import StripeFake, forge_delivery, replay_delivery
+from runbook_lib.world import capabilities
 from runbook_lib.world.clock import Clock, VirtualClock
 from runbook_lib.world.http import ApiClient
-from runbook_lib.world.postgres import PostgresServer, kill_server, restart_server
+from runbook_lib.world.postgres import PostgresServer, kill_server, require_owned, restart_server
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -45,7 +46,7 @@ STRIPE_EVENT = "invoice.paid"  # what our Stripe endpoint subscribes to in the d
 def database_up(server: PostgresServer, database: str) -> float:
     """Database up: 1 when a real connection answers a query, else 0."""
     try:
-        with psycopg.connect(server.dsn(database), connect_timeout=2) as conn:
+        with psycopg.connect(server.dsn(database).reveal(), connect_timeout=2) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError:
         return 0.0
@@ -190,6 +191,7 @@ def run_workload(server: PostgresServer, database: str, load: str, minutes: int)
     """Run ``load`` (a :data:`WORKLOADS` phrase) once a minute; the slowest statement after each."""
     if load not in WORKLOADS:
         raise ConfigurationError(f"no workload {load!r}; known: {', '.join(WORKLOADS)}")
+    capabilities.require_statistics(server, database)
     readings = []
     with server.connect(database) as conn:
         conn.execute("SELECT pg_stat_statements_reset()")
@@ -202,7 +204,9 @@ def run_workload(server: PostgresServer, database: str, load: str, minutes: int)
 def database_outage(
     server: PostgresServer, database: str, stop: int, restart: int, minutes: int = 11
 ) -> list[float]:
-    """Probe the database once a minute to ``minutes``: killed at ``stop``, back at ``restart``."""
+    """Probe the database once a minute to ``minutes``: killed at ``stop``, back at ``restart``
+    (a server the drill owns only: NotRunnable on any other, before anything is probed)."""
+    require_owned(server, "kill and restart")
     readings = []
     for minute in range(minutes + 1):
         if minute == stop:

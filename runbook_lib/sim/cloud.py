@@ -17,6 +17,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,6 +43,9 @@ APP_HOOKS_HOST = "hooks.napoleon-ai.test"  # our own endpoints (monitoring.webho
 
 @dataclass(frozen=True)
 class Credentials:
+    """The simulated world's keys and tokens; printed, it names its fields only (a traceback or
+    an assertion repr never shows a value)."""
+
     supabase_access_token: str
     supabase_service_role_key: str
     vercel_token: str
@@ -50,6 +54,9 @@ class Credentials:
     slack_webhook_path: str
     stripe_key: str
     openai_key: str
+
+    def __repr__(self) -> str:
+        return f"Credentials({', '.join(f'{name}=***' for name in self.__dataclass_fields__)})"
 
     @classmethod
     def generate(cls, redactor: Redactor) -> Credentials:
@@ -73,9 +80,18 @@ class Credentials:
     def for_target(cls, target: Target, redactor: Redactor) -> Credentials:
         """Random credentials, except those the target's environment holds (a live target's)."""
         given = {
-            "supabase_access_token": target.credentials.get("SUPABASE_ACCESS_TOKEN"),
-            "vercel_token": target.credentials.get("VERCEL_TOKEN"),
+            name: held.reveal() if (held := target.credentials.get(variable)) else None
+            for name, variable in (
+                ("supabase_access_token", "SUPABASE_ACCESS_TOKEN"),
+                ("supabase_service_role_key", "SUPABASE_SERVICE_ROLE_KEY"),
+                ("vercel_token", "VERCEL_TOKEN"),
+                ("stripe_key", "STRIPE_SECRET_KEY"),
+                ("openai_key", "OPENAI_API_KEY"),
+            )
         }
+        if webhook := target.credentials.get("SLACK_WEBHOOK_URL"):  # its path is the secret
+            redactor.register(webhook)
+            given["slack_webhook_path"] = urlsplit(webhook.reveal()).path
         redactor.register(*(value for value in given.values() if value))
         return dataclasses.replace(
             cls.generate(redactor), **{name: value for name, value in given.items() if value}

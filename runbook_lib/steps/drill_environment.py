@@ -11,7 +11,7 @@ from runbook_lib.errors import ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.procedures.backup_recovery.storage import Buckets, list_objects
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.world import dataset, shell
+from runbook_lib.world import capabilities, dataset, shell
 from runbook_lib.world.postgres import PostgresServer
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def server_version(
 def statements_recorded(
     pg_server: PostgresServer, production_db: str, evidence: ScenarioEvidence
 ) -> None:
+    capabilities.require_statistics(pg_server, production_db)  # another's server may lack it
     with pg_server.connect(production_db) as conn:
         conn.execute("SELECT count(*) FROM emails WHERE priority = 3 AND subject LIKE 'Subject a%'")
         row = conn.execute(

@@ -36,7 +36,7 @@ def working_slow_query(
 ) -> performance.SqlOutcome:
     if slow_query.error is None:
         raise ThresholdBreached("the guide's SQL ran; there is nothing to correct")
-    performance.renamed_column_or_fail(slow_query)
+    performance.renamed_column_or_fail(slow_query, drill_server)
     findings.report(evidence, "GUIDE-PGSS-MEAN-TIME", f"PostgreSQL says: {slow_query.error}")
     return performance.run_as_written(
         drill_server, database, performance.working_equivalent(slow_query.sql)
@@ -48,7 +48,7 @@ def lists_slowest(
     slow_query: performance.SqlOutcome, drill_server: PostgresServer, evidence: ScenarioEvidence
 ) -> None:
     if slow_query.error is not None:
-        performance.renamed_column_or_fail(slow_query)
+        performance.renamed_column_or_fail(slow_query, drill_server)
         findings.confirm(
             evidence,
             "GUIDE-PGSS-MEAN-TIME",

@@ -12,13 +12,16 @@ gives byte-identical data, and a gigabyte seeds in seconds rather than minutes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 
 import psycopg
 
+# Supabase installs pg_stat_statements in every project; creating it needs a superuser, which a
+# server the drill does not own may not grant (the scenarios that read it then say so).
+STATISTICS = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 CREATE TABLE users (
     id          bigserial PRIMARY KEY,
     email       text NOT NULL,
@@ -107,9 +110,23 @@ class DatasetSize:
         return cls(max(5, int(emails / EMAILS_PER_USER)))
 
 
+def _statistics(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """pg_stat_statements, when this server can have it: a role that may not create it, or a
+    server that does not preload it (its view then refuses every read), gets none. Only a
+    server the drill does not own can lack it; the scenarios that read statistics say so."""
+    with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+        conn.execute(STATISTICS)
+        try:
+            conn.execute("SELECT 1 FROM pg_stat_statements LIMIT 1")
+        except psycopg.errors.ObjectNotInPrerequisiteState:
+            conn.execute("DROP EXTENSION pg_stat_statements")
+
+
 def seed(conn: psycopg.Connection[tuple[object, ...]], size: DatasetSize) -> dict[str, int]:
-    """Create the schema and fill it; returns the row count per table."""
+    """Create the schema (with pg_stat_statements when the role may create it) and fill it;
+    returns the row count per table."""
     users, emails = size.users, size.emails
+    _statistics(conn)
     conn.execute(SCHEMA)
     conn.execute(
         """INSERT INTO users (id, email, name, plan, created_at)

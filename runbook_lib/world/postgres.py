@@ -7,6 +7,16 @@
 - ``container``: testcontainers' ``PostgresContainer`` with a pinned image, when Docker answers.
 - ``dsn``: an existing server named by ``RUNBOOK_PG_DSN`` (resolved at the edge, passed in).
 
+A server the drill started (embedded or container) is *owned*: only such a server may be
+killed, restarted or reconfigured (:func:`kill_server`, :func:`restart_server` raise
+:class:`~runbook_lib.errors.NotRunnable` on another). On any server, a drill session works in its
+*namespace* (``rb_<run>_<worker>_``, :func:`namespace_for`): every database and role it creates
+carries the prefix, :meth:`PostgresServer.create_database` and
+:meth:`~PostgresServer.drop_database` refuse names outside it, and :func:`drop_namespace` removes
+exactly what the session created, so parallel workers and other users of one server never
+collide. The password is a :class:`~runbook_lib.world.secrets.Secret`, revealed only to psycopg
+and to the client programs' environment.
+
 ``auto`` picks ``container`` when a Docker daemon answers, else ``embedded``. Every backend is a
 context manager that leaves no process and no temp dir behind, also after an error or Ctrl-C;
 clusters orphaned by a killed run are reaped at the next start.
@@ -15,6 +25,7 @@ clusters orphaned by a killed run are reaped at the next start.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import pwd
 import re
@@ -27,13 +38,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 
-from runbook_lib.errors import ConfigurationError, EnvironmentMissing
+from runbook_lib.errors import ConfigurationError, EnvironmentMissing, NotRunnable
 from runbook_lib.world import shell, touched
 from runbook_lib.world.redact import Redactor
+from runbook_lib.world.secrets import Secret, masked_url, secret
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
 CONTAINER_IMAGE = "postgres:15"
@@ -56,26 +68,62 @@ DRILL_SETTINGS = {
 }
 
 
+OWNER_NEEDED = "a server the drill owns (one it started: embedded, or a container it ran)"
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_NAMESPACE = re.compile(r"rb_[a-z0-9]{6}_[a-z0-9]{1,8}_")
+
+
 @dataclass(frozen=True)
 class PostgresServer:
-    """Where a drill's database lives and which client binaries talk to it (``password`` is
-    the opener's to register with its :class:`~runbook_lib.world.redact.Redactor`)."""
+    """Where a drill's database lives and which client binaries talk to it (``password`` is a
+    :class:`~runbook_lib.world.secrets.Secret`; the opener registers it with its
+    :class:`~runbook_lib.world.redact.Redactor`). ``namespace`` is the prefix of every database
+    and role this session may create or drop ("" outside a drill: no restriction)."""
 
     backend: str
     host: str
     port: int
     user: str
-    password: str
+    password: Secret
     bindir: Path
     version: str
     admin_db: str = "postgres"
     extras: dict[str, str] = field(default_factory=dict, compare=False)
+    namespace: str = ""
 
-    def dsn(self, dbname: str | None = None) -> str:
+    def __post_init__(self) -> None:
+        given: object = self.password
+        if not isinstance(given, Secret):  # a plain str from a caller: hold it masked
+            object.__setattr__(self, "password", secret(str(given)))
+        if self.namespace and not _NAMESPACE.fullmatch(self.namespace):
+            raise ConfigurationError(
+                f"namespace {self.namespace!r} must look like rb_<6 letters or digits>_<worker>_"
+            )
+
+    @property
+    def owned(self) -> bool:
+        """True when the drill started this server (so it may kill, restart or reconfigure it)."""
+        return self.backend in ("embedded", "container")
+
+    def dsn(self, dbname: str | None = None) -> Secret:
+        """The connection URL (it carries the password: reveal it only to a client)."""
         name = dbname or self.admin_db
-        return (
-            f"postgresql://{quote(self.user)}:{quote(self.password)}@{self.host}:{self.port}/{name}"
-        )
+        password = quote(self.password.reveal(), safe="")
+        return Secret(f"postgresql://{quote(self.user)}:{password}@{self.host}:{self.port}/{name}")
+
+    def url(self, dbname: str | None = None) -> str:
+        """The connection URL with the password masked, for messages and evidence."""
+        return masked_url(self.dsn(dbname))
+
+    def scoped(self, name: str) -> str:
+        """``name`` inside this session's namespace (a database or role name, at most 63 bytes)."""
+        if self.namespace and name.startswith(self.namespace):
+            return name
+        return _checked(self.namespace + name)
+
+    def unscoped(self, name: str) -> str:
+        """The drill's own name for a scoped one (``rb_..._napoleon_app`` -> ``napoleon_app``)."""
+        return name.removeprefix(self.namespace) if self.namespace else name
 
     def client_env(self) -> dict[str, str]:
         """Environment for pg_dump/pg_restore/psql: the password travels here, never in argv."""
@@ -84,7 +132,7 @@ class PostgresServer:
                 "PGHOST": self.host,
                 "PGPORT": str(self.port),
                 "PGUSER": self.user,
-                "PGPASSWORD": self.password,
+                "PGPASSWORD": self.password.reveal(),
             }
         )
 
@@ -98,18 +146,30 @@ class PostgresServer:
 
     def connect(self, dbname: str | None = None) -> psycopg.Connection[tuple[object, ...]]:
         touched.real(f"PostgreSQL {self.backend}")
-        return psycopg.connect(self.dsn(dbname), autocommit=True, connect_timeout=10)
+        return psycopg.connect(self.dsn(dbname).reveal(), autocommit=True, connect_timeout=10)
 
     def create_database(self, name: str, template: str = "template0") -> str:
-        """A new database cloned from ``template``. From PostgreSQL 15 on it is copied as files
-        (``STRATEGY FILE_COPY``: one checkpoint, then a directory copy), which clones the
-        drills' few-MB templates 3x faster than the default block-by-block WAL_LOG copy."""
-        _check_identifier(name)
+        """A new database cloned from ``template`` (replacing one of this session's of that
+        name). From PostgreSQL 15 on it is copied as files (``STRATEGY FILE_COPY``: one
+        checkpoint, then a directory copy), which clones the drills' few-MB templates 3x faster
+        than the default block-by-block WAL_LOG copy."""
+        self._require_own(name, "create")
+        _check_identifier(template)
         strategy = " STRATEGY FILE_COPY" if self.major_version >= 15 else ""
         with self.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}{strategy}')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
         return name
+
+    def _require_own(self, name: str, what: str) -> None:
+        """Refuse to touch a database outside this session's namespace: another worker's, or
+        one of the server's own (DROP ... WITH (FORCE) would also end its sessions)."""
+        _check_identifier(name)
+        if self.namespace and not name.startswith(self.namespace):
+            raise ConfigurationError(
+                f"refusing to {what} database {name!r} on {self.host}:{self.port}: not one of "
+                f"this drill's (they start with {self.namespace!r}); name it with server.scoped()"
+            )
 
     @property
     def major_version(self) -> int:
@@ -117,14 +177,72 @@ class PostgresServer:
         return int(match.group()) if match else 0
 
     def drop_database(self, name: str) -> None:
-        _check_identifier(name)
+        """Drop one of this session's databases (ending its sessions: they are the drill's)."""
+        self._require_own(name, "drop")
         with self.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _check_identifier(name: str) -> None:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-        raise ConfigurationError(f"database name {name!r} must be lower-case letters, digits and _")
+    if not _IDENTIFIER.fullmatch(name):
+        raise ConfigurationError(
+            f"name {name!r} must be 1-63 lower-case letters, digits and _, not starting with a digit"
+        )
+
+
+def _checked(name: str) -> str:
+    _check_identifier(name)
+    return name
+
+
+def namespace_for(run_id: str, worker: str) -> str:
+    """The prefix of one drill session's databases and roles: ``rb_<run>_<worker>_``, from the
+    run's id (shared by its xdist workers) and the worker's id (``gw0``, or ``main``)."""
+    run = re.sub(r"[^a-z0-9]", "", run_id.lower())[:6].ljust(6, "0")
+    who = re.sub(r"[^a-z0-9]", "", worker.lower())[:8] or "main"
+    return f"rb_{run}_{who}_"
+
+
+def drop_namespace(server: PostgresServer) -> list[str]:
+    """Drop every database and role of ``server.namespace`` (what this session created, and
+    nothing else); returns their names. A no-op without a namespace."""
+    if not server.namespace:
+        return []
+    pattern = server.namespace.replace("_", r"\_") + "%"
+    with server.connect() as conn:
+        databases = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (pattern,)
+            ).fetchall()
+        ]
+        roles = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1", (pattern,)
+            ).fetchall()
+        ]
+    for name in databases:
+        server.drop_database(name)
+    with server.connect() as conn:
+        for role in roles:  # its grants lived in the databases just dropped
+            try:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+            except psycopg.errors.DependentObjectsStillExist:  # something left here: its own
+                conn.execute(f'GRANT "{role}" TO CURRENT_USER')  # DROP OWNED needs membership
+                conn.execute(f'DROP OWNED BY "{role}"')
+                conn.execute(f'DROP ROLE "{role}"')
+    return databases + roles
+
+
+def require_owned(server: PostgresServer, action: str) -> None:
+    """Refuse (NotRunnable) to ``action`` a server the drill did not start."""
+    if not server.owned:
+        raise NotRunnable(
+            OWNER_NEEDED,
+            f"the drill will not {action} a {server.backend} server it did not start "
+            f"({server.host}:{server.port})",
+        )
 
 
 def find_bindir() -> Path:
@@ -202,7 +320,7 @@ def resolve_backend(backend: str, docker_host: str = DEFAULT_DOCKER_HOST) -> str
 @contextlib.contextmanager
 def open_server(
     backend: str = "auto",
-    dsn: str | None = None,
+    dsn: str | Secret | None = None,
     dsn_source: str = "RUNBOOK_PG_DSN",
     *,
     parent: Path | None = None,
@@ -317,9 +435,13 @@ def embedded_cluster(
     hba: str | None = None,
     files: dict[str, bytes] | None = None,
     parent: Path | None = None,
+    *,
+    drill_settings: bool = True,
 ) -> Iterator[PostgresServer]:
     """A throwaway cluster on 127.0.0.1, its temp dir in ``parent`` (``RUNBOOK_PG_TMPDIR``;
-    default: :func:`cluster_parent`); removed with the temp dir when the block ends."""
+    default: :func:`cluster_parent`); removed with the temp dir when the block ends. Without
+    ``drill_settings`` it keeps initdb's default postgresql.conf (fsync on, nothing preloaded)
+    but for its port and loopback address: a plain server, as a user's staging would run."""
     bindir = find_bindir()
     reap_orphans(parent=parent)
     root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=cluster_parent(parent)))
@@ -353,7 +475,7 @@ def embedded_cluster(
         )
         port = _free_port()
         conf = {
-            **DRILL_SETTINGS,
+            **(DRILL_SETTINGS if drill_settings else {"listen_addresses": "'127.0.0.1'"}),
             "port": str(port),
             "unix_socket_directories": f"'{root}'",
             **(settings or {}),
@@ -366,19 +488,17 @@ def embedded_cluster(
         }.items():
             _write_server_file(datadir / name, content)
         start_embedded(bindir, datadir)
-        version = _server_version(
-            f"postgresql://postgres:{quote(password)}@127.0.0.1:{port}/postgres"
-        )
-        yield PostgresServer(
+        server = PostgresServer(
             "embedded",
             "127.0.0.1",
             port,
             "postgres",
-            password,
+            Secret(password),
             bindir,
-            version,
+            "unknown",
             extras={"datadir": str(datadir)},
         )
+        yield dataclasses.replace(server, version=_server_version(server.dsn()))
     finally:
         stop_embedded(bindir, datadir)
         shutil.rmtree(root, ignore_errors=True)
@@ -438,17 +558,24 @@ def stop_embedded(bindir: Path, datadir: Path) -> None:
 
 
 def kill_server(server: PostgresServer) -> bool:
-    """Kill the postmaster with SIGKILL, as a crash would (embedded backend only)."""
+    """Kill the postmaster with SIGKILL, as a crash would: only a cluster the drill started
+    from the local binaries (NotRunnable on any other server, never a failure of the guide)."""
+    return _kill_postmaster(_own_datadir(server, "kill"))
+
+
+def _own_datadir(server: PostgresServer, action: str) -> Path:
+    require_owned(server, action)
     datadir = server.extras.get("datadir")
     if not datadir:
-        raise ConfigurationError(
-            f"cannot kill a {server.backend} server from the drill; use the embedded backend"
+        raise NotRunnable(
+            "a cluster the drill started from the local binaries (embedded)",
+            f"the drill can {action} its embedded clusters only, not a {server.backend} server",
         )
-    return _kill_postmaster(Path(datadir))
+    return Path(datadir)
 
 
 def restart_server(server: PostgresServer) -> None:
-    datadir = Path(server.extras["datadir"])
+    datadir = _own_datadir(server, "restart")
     stop_embedded(server.bindir, datadir)
     (datadir / "postmaster.pid").unlink(missing_ok=True)
     start_embedded(server.bindir, datadir)
@@ -459,7 +586,7 @@ def ensure_running(server: PostgresServer) -> None:
     try:
         server.connect().close()
     except psycopg.OperationalError:
-        if server.backend != "embedded":
+        if not server.owned or "datadir" not in server.extras:
             raise
         restart_server(server)
 
@@ -483,22 +610,23 @@ def container_server(docker_host: str = DEFAULT_DOCKER_HOST) -> Iterator[Postgre
         port = int(container.get_exposed_port(5432))
         bindir = find_bindir()
         version = _server_version(f"postgresql://postgres:{quote(password)}@{host}:{port}/postgres")
-        yield PostgresServer("container", host, port, "postgres", password, bindir, version)
+        yield PostgresServer("container", host, port, "postgres", Secret(password), bindir, version)
 
 
-def dsn_server(dsn: str, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
+def dsn_server(dsn: str | Secret, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
     """An existing server; the role needs CREATEDB because drills create their own databases.
     ``source`` names the variable the DSN came from, for the error messages."""
-    if not dsn:
+    held = secret(dsn)
+    if not held:
         raise ConfigurationError(f"--pg dsn needs {source}=postgresql://user:password@host:port/db")
-    parts = urlsplit(dsn)
+    parts = urlsplit(held.reveal())
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
         raise ConfigurationError(f"{source} must look like postgresql://user:password@host:port/db")
-    password = parts.password or ""
+    password = Secret(unquote(parts.password or ""))
     mask = Redactor()
     mask.register(password)
     try:
-        version = _server_version(dsn)
+        version = _server_version(held)
     except psycopg.OperationalError as exc:
         raise EnvironmentMissing(
             f"cannot connect to {source} ({mask.text(str(exc)).splitlines()[0]})"
@@ -507,7 +635,7 @@ def dsn_server(dsn: str, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
         "dsn",
         parts.hostname,
         parts.port or 5432,
-        parts.username or "postgres",
+        unquote(parts.username or "postgres"),
         password,
         find_client_bindir(),
         version,
@@ -515,8 +643,8 @@ def dsn_server(dsn: str, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
     )
 
 
-def _server_version(dsn: str) -> str:
-    with psycopg.connect(dsn, connect_timeout=10) as conn:
+def _server_version(dsn: str | Secret) -> str:
+    with psycopg.connect(secret(dsn).reveal(), connect_timeout=10) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]).split()[0] if row else "unknown"
 

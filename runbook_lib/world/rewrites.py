@@ -63,6 +63,18 @@ def placeholders(command: str, filled: dict[str, str]) -> list[Rewrite]:
     ]
 
 
+def database_user(command: str, user: str, own: str) -> Rewrite:
+    """``-U user`` run as the role the drill connects with (its DSN's, on a server it shares)."""
+    why = "the guide's role on production; the drill's server is reached as the drill's own role"
+    return Rewrite(command, f"-U {user}", f"-U {own}", True, why)
+
+
+def database_name(command: str, name: str, scoped: str) -> Rewrite:
+    """``-d name`` run as the drill session's own database (its namespace on a shared server)."""
+    why = "the guide's database, prefixed with the drill session's namespace so no other is touched"
+    return Rewrite(command, f"-d {name}", f"-d {scoped}", True, why)
+
+
 def program(command: str, name: str, path: str) -> Rewrite:
     """The guide's program run by its path on this machine (the same program)."""
     return Rewrite(command, name, path, True, "the same program, by its path on this machine")

@@ -20,6 +20,9 @@ The guard works twice. :func:`load_target` refuses a target any of whose identif
 DSN's host or database) is a configured production identifier, unless explicitly allowed; and
 :meth:`Target.map_command` rewrites a guide command's production names to the target's and
 refuses a command that would still name production after the rewrite.
+
+The DSN and the tokens are held as :class:`~runbook_lib.world.secrets.Secret`: a target printed
+in a traceback or an assertion shows them masked; the fixtures reveal them to the clients only.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import yaml
 
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.procedures.backup_recovery.storage import Buckets
+from runbook_lib.world.secrets import Secret
 
 # What a target must name: a missing one would silently fall back to production's name.
 IDENTIFIERS = (
@@ -47,7 +51,11 @@ IDENTIFIERS = (
 # target key -> the credential (as clients read it) whose value that variable holds
 CREDENTIAL_KEYS = {
     "supabase_token_env": "SUPABASE_ACCESS_TOKEN",
+    "supabase_service_role_key_env": "SUPABASE_SERVICE_ROLE_KEY",
     "vercel_token_env": "VERCEL_TOKEN",
+    "stripe_key_env": "STRIPE_SECRET_KEY",
+    "openai_key_env": "OPENAI_API_KEY",
+    "slack_webhook_env": "SLACK_WEBHOOK_URL",  # the incident channel's webhook URL
 }
 
 
@@ -69,10 +77,10 @@ class Target:
     supabase_project: str
     vercel_project: str
     vercel_project_name: str
-    postgres_dsn: str | None = None
+    postgres_dsn: Secret | None = None  # carries the database password
     aws_profile: str | None = None
     aws_endpoint_url: str | None = None  # an S3-compatible endpoint instead of AWS's own
-    credentials: dict[str, str] = field(default_factory=dict)  # client variable -> value
+    credentials: dict[str, Secret] = field(default_factory=dict)  # client variable -> value
     production: frozenset[str] = frozenset()
     allow_production: bool = False
     unset_variables: tuple[str, ...] = ()  # variables the target names that hold nothing
@@ -88,7 +96,7 @@ class Target:
         if self.aws_profile:
             found["aws_profile"] = self.aws_profile
         if self.postgres_dsn:
-            parts = urlsplit(self.postgres_dsn)
+            parts = urlsplit(self.postgres_dsn.reveal())
             found["postgres_host"] = parts.hostname or ""
             found["postgres_database"] = parts.path.lstrip("/")
         return found
@@ -169,11 +177,11 @@ def load_target(
         name=name,
         live=True,
         **{key: raw[key] for key in IDENTIFIERS},
-        postgres_dsn=environ.get(raw.get("postgres_dsn_env", ""), "") or None,
+        postgres_dsn=Secret(dsn) if (dsn := environ.get(raw.get("postgres_dsn_env", ""))) else None,
         aws_profile=raw.get("aws_profile"),
         aws_endpoint_url=raw.get("aws_endpoint_url"),
         credentials={
-            client_name: environ[raw[key]]
+            client_name: Secret(environ[raw[key]])
             for key, client_name in CREDENTIAL_KEYS.items()
             if raw.get(key) and environ.get(raw[key])
         },

@@ -54,7 +54,7 @@ def kill_when_copying(database: Database, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with psycopg.connect(server.dsn(), autocommit=True, connect_timeout=2) as conn:
+            with psycopg.connect(server.dsn().reveal(), autocommit=True, connect_timeout=2) as conn:
                 row = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE 'COPY %%'",
                     (database.name,),
@@ -69,10 +69,11 @@ def kill_when_copying(database: Database, timeout: float = 30) -> None:
 
 def _stray_grant(role: str) -> Callable[[Database], None]:
     def grant(database: Database) -> None:
+        own = database.server.scoped(role)  # the drill session's role of that name
         with database.server.connect(database.name) as conn:
-            conn.execute(f"ALTER ROLE {role} LOGIN")
-            conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-            conn.execute(f"GRANT SELECT ON users TO {role}")
+            conn.execute(f"ALTER ROLE {own} LOGIN")
+            conn.execute(f"GRANT USAGE ON SCHEMA public TO {own}")
+            conn.execute(f"GRANT SELECT ON users TO {own}")
 
     return grant
 

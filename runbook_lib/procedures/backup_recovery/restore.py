@@ -70,25 +70,29 @@ class MappedCommand:
     rewrites: tuple[Rewrite, ...] = ()  # the same changes, each judged against Supabase
 
     def only_target_changed(self) -> bool:
-        """Every argument but the program path and the connection target is the guide's."""
-        guide_words = shlex.split(self.guide_text)[1:]
-        kept, skip = [], 0
-        for word in self.argv[1:]:
-            if skip:
-                skip -= 1
-            elif word in ("-h", "-p"):
-                skip = 1
-            else:
-                kept.append(word)
-        without_host, skip = [], 0
-        for word in guide_words:
-            if skip:
-                skip -= 1
-            elif word in ("-h", "--host"):
-                skip = 1
-            else:
-                without_host.append(word)
-        return kept == without_host
+        """Every argument but the program path and the connection target (host, port, role, and
+        the database's namespace prefix) is the guide's."""
+        guide_rest, guide_target = _split_target(shlex.split(self.guide_text)[1:])
+        run_rest, run_target = _split_target(list(self.argv[1:]))
+        guide_db, run_db = guide_target.get("-d"), run_target.get("-d")
+        same_db = guide_db == run_db or (guide_db is not None and (run_db or "").endswith(guide_db))
+        return guide_rest == run_rest and same_db
+
+
+_TARGET_OPTIONS = {"-h": "-h", "--host": "-h", "-p": "-p", "--port": "-p", "-U": "-U"}
+_TARGET_OPTIONS |= {"--username": "-U", "-d": "-d", "--dbname": "-d"}
+
+
+def _split_target(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """A command's words without its connection options, and those options (short names)."""
+    rest, target = [], {}
+    iterator = iter(words)
+    for word in iterator:
+        if word in _TARGET_OPTIONS:
+            target[_TARGET_OPTIONS[word]] = next(iterator, "")
+        else:
+            rest.append(word)
+    return rest, target
 
 
 @dataclass(frozen=True)
@@ -116,16 +120,27 @@ class RecoveryResult:
 
 
 def map_connection(guide_text: str, server: PostgresServer) -> MappedCommand:
-    """Point the guide's command at the drill server; nothing but the target changes."""
+    """Point the guide's command at the drill server; nothing but the target changes (the
+    host, and the database name into the session's namespace when the server has one)."""
     words = shlex.split(guide_text)
     argv, mapping, judged = [], [], []
     iterator = iter(enumerate(words))
-    for _, word in iterator:
+    for index, word in iterator:
         if word in ("-h", "--host"):
             _, host = next(iterator)
             argv += ["-h", server.host, "-p", str(server.port)]
             mapping.append((f"{word} {host}", f"-h {server.host} -p {server.port}"))
             judged.append(rewrites.database_host(guide_text, host, mapping[-1][1]))
+        elif word in ("-U", "--username") and words[index + 1 :][:1] != [server.user]:
+            _, user = next(iterator)
+            argv += ["-U", server.user]
+            mapping.append((f"{word} {user}", f"-U {server.user}"))
+            judged.append(rewrites.database_user(guide_text, user, server.user))
+        elif word in ("-d", "--dbname") and server.namespace:
+            _, name = next(iterator)
+            argv += ["-d", server.scoped(name)]
+            mapping.append((f"{word} {name}", f"-d {server.scoped(name)}"))
+            judged.append(rewrites.database_name(guide_text, name, server.scoped(name)))
         else:
             argv.append(word)
     argv[0] = server.binary(argv[0])

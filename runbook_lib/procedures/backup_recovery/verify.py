@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from runbook_lib.errors import VerificationFailed
-from runbook_lib.world import shell
+from runbook_lib.errors import NotRunnable, ProcedureFailed, VerificationFailed
+from runbook_lib.world import capabilities, shell
 from runbook_lib.world.postgres import PostgresServer
 
 _PINNED = "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'"
@@ -195,7 +195,11 @@ def amcheck(
     if not had_amcheck:  # leave the restored database exactly as the backup had it
         with server.connect(database) as conn:
             conn.execute("DROP EXTENSION IF EXISTS amcheck")
+    output = (result.stdout + result.stderr).strip()
+    if not result.ok and "permission denied" in output:  # it could not check: no verdict
+        missing = capabilities.refusal(server, capabilities.INSUFFICIENT_PRIVILEGE, output)
+        if missing is not None:
+            raise NotRunnable(capabilities.AMCHECK, output.splitlines()[-1][:200])
+        raise ProcedureFailed(f"pg_amcheck could not check {database}: {output[:300]}")
     if not result.ok:
-        raise VerificationFailed(
-            f"pg_amcheck found corruption in {database}: {(result.stdout + result.stderr).strip()[:300]}"
-        )
+        raise VerificationFailed(f"pg_amcheck found corruption in {database}: {output[:300]}")

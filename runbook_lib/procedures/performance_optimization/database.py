@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from runbook_lib.errors import ProcedureFailed
+from runbook_lib.world import capabilities
 from runbook_lib.world.clock import Clock
 from runbook_lib.world.postgres import PostgresServer
 
@@ -63,11 +64,20 @@ def run_as_written(server: PostgresServer, database: str, sql: str) -> SqlOutcom
     return SqlOutcome(sql, None, rows)
 
 
-def renamed_column_or_fail(outcome: SqlOutcome) -> str:
-    """The renamed column that made the guide's statement fail; any other failure (the
-    extension not preloaded or not installed, no permission, ...) is a ProcedureFailed with
-    the server's own words and SQLSTATE, never the guide's finding."""
+def renamed_column_or_fail(outcome: SqlOutcome, server: PostgresServer | None = None) -> str:
+    """The renamed column that made the guide's statement fail; any other failure is never the
+    guide's finding: on a ``server`` the drill does not own, a missing capability (SQLSTATE
+    55000, pg_stat_statements not preloaded; 42P01, the extension not installed; 42501, no
+    permission) is NotRunnable naming it, anything else a ProcedureFailed with the server's own
+    words and SQLSTATE."""
     column = outcome.renamed_column()
+    missing = (
+        capabilities.refusal(server, outcome.sqlstate, outcome.error or "")
+        if server is not None and column is None
+        else None
+    )
+    if missing is not None:
+        raise missing
     if column is None:
         raise ProcedureFailed(
             f"the slow-query SQL failed for a reason other than the guide's column names "

@@ -7,6 +7,12 @@ including emergency responders, has no login until an emergency grant, which is 
 
 :func:`who_can_read` reads the real catalog (``pg_roles``, memberships, table privileges) and
 :func:`policy_violations` names every role that can reach production data without being allowed.
+
+Roles are cluster-wide, so every role the drill creates lives in the server's namespace
+(``server.scoped("bob_dev")``: ``rb_3fa2c1_gw0_bob_dev``): parallel workers on one server never
+drop each other's roles, and a shared server's own roles (its real ``napoleon_app``) are never
+touched. Messages name the roles as the policy does (``bob_dev``); the access check judges the
+session's own roles, plus the role the drill connects as, which owns the data it created.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from runbook_lib.world import capabilities
 from runbook_lib.world.postgres import PostgresServer
 
 PRODUCTION_GROUP = "production_access"
@@ -30,29 +37,32 @@ class Person:
 
 
 def create_role_model(server: PostgresServer, database: str, people: list[Person]) -> None:
-    """Roles as the guide's policy wants them: only senior developers reach production data."""
+    """Roles as the guide's policy wants them: only senior developers reach production data
+    (on a server the drill does not own, its role needs CREATEROLE, else NotRunnable)."""
+    capabilities.require_role(server, createrole=True)
+    group = server.scoped(PRODUCTION_GROUP)
     with server.connect(database) as conn:
-        conn.execute(f"DROP ROLE IF EXISTS {PRODUCTION_GROUP}")
-        conn.execute(f"CREATE ROLE {PRODUCTION_GROUP} NOLOGIN")
+        conn.execute(f"DROP ROLE IF EXISTS {group}")
+        conn.execute(f"CREATE ROLE {group} NOLOGIN")
         conn.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {PRODUCTION_GROUP}"
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {group}"
         )
-        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {PRODUCTION_GROUP}")
+        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {group}")
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        conn.execute(f"GRANT USAGE ON SCHEMA public TO {PRODUCTION_GROUP}")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {group}")
         for service in SERVICE_ROLES:
-            _recreate(conn, service, "LOGIN")
-            conn.execute(f"GRANT {PRODUCTION_GROUP} TO {service}")
+            _recreate(conn, server.scoped(service), "LOGIN")
+            conn.execute(f"GRANT {group} TO {server.scoped(service)}")
         for person in people:
             senior = person.title == "senior developer"
             _recreate(
                 conn,
-                person.role,
+                server.scoped(person.role),
                 "LOGIN PASSWORD %s" if senior else "NOLOGIN PASSWORD %s",
                 person.password,
             )
             if senior:
-                conn.execute(f"GRANT {PRODUCTION_GROUP} TO {person.role}")
+                conn.execute(f"GRANT {group} TO {server.scoped(person.role)}")
 
 
 def _recreate(
@@ -75,7 +85,8 @@ def _exists(conn: psycopg.Connection[tuple[object, ...]], role: str) -> bool:
 
 
 def who_can_read(server: PostgresServer, database: str, table: str) -> set[str]:
-    """Roles that can log in and SELECT ``table`` right now (directly or through membership)."""
+    """Roles of this session (all roles, outside a drill) that can log in and SELECT ``table``
+    right now (directly or through membership), named as the policy names them."""
     with server.connect(database) as conn:
         rows = conn.execute(
             """SELECT rolname FROM pg_roles
@@ -83,7 +94,10 @@ def who_can_read(server: PostgresServer, database: str, table: str) -> set[str]:
                  AND has_table_privilege(oid, %s, 'SELECT')""",
             (f"public.{table}",),
         ).fetchall()
-    return {str(r[0]) for r in rows}
+    names = {str(r[0]) for r in rows}
+    if server.namespace:
+        names = {n for n in names if n.startswith(server.namespace) or n == server.user}
+    return {server.unscoped(n) for n in names}
 
 
 def policy_violations(
@@ -99,6 +113,7 @@ def policy_violations(
         {p.role for p in people if p.title == "senior developer"}
         | set(SERVICE_ROLES)
         | (emergency or set())
+        | {server.user}  # the drill's own role: it created (owns) the data
     )
     with server.connect(database) as conn:
         allowed |= {
@@ -117,27 +132,36 @@ def grant_emergency_access(
 ) -> datetime:
     """Emergency access: login plus membership, expiring by itself at ``now + minutes``."""
     until = now + timedelta(minutes=minutes)
+    own, group = server.scoped(role), server.scoped(PRODUCTION_GROUP)
     with server.connect(database) as conn:
-        conn.execute(f"ALTER ROLE {role} LOGIN VALID UNTIL '{until.isoformat()}'")
-        conn.execute(f"GRANT {PRODUCTION_GROUP} TO {role}")
+        conn.execute(f"ALTER ROLE {own} LOGIN VALID UNTIL '{until.isoformat()}'")
+        conn.execute(f"GRANT {group} TO {own}")
     return until
 
 
 def revoke_emergency_access(server: PostgresServer, database: str, role: str) -> None:
+    own = server.scoped(role)
     with server.connect(database) as conn:
-        conn.execute(f"REVOKE {PRODUCTION_GROUP} FROM {role}")
-        conn.execute(f"ALTER ROLE {role} NOLOGIN")
-        # end sessions that are still open: revoking does not disconnect them
+        conn.execute(f"REVOKE {server.scoped(PRODUCTION_GROUP)} FROM {own}")
+        conn.execute(f"ALTER ROLE {own} NOLOGIN")
+        # end sessions that are still open: revoking does not disconnect them. Only this
+        # session's role (scoped): never another worker's or the server's own sessions
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (own,)
         )
 
 
 def try_connect(server: PostgresServer, database: str, role: str, password: str) -> str | None:
     """Connect as ``role`` and read a production table; None on success, else the server's refusal."""
-    dsn = f"postgresql://{role}:{password}@{server.host}:{server.port}/{database}"
     try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
+        with psycopg.connect(
+            host=server.host,
+            port=server.port,
+            user=server.scoped(role),
+            password=password,
+            dbname=database,
+            connect_timeout=5,
+        ) as conn:
             conn.execute("SELECT count(*) FROM users").fetchone()
     except psycopg.Error as exc:
         return str(exc).strip().splitlines()[-1]

@@ -125,7 +125,7 @@ def tls_files(clock: Clock, host: str = "127.0.0.1") -> dict[str, bytes]:
 def connect_refusal(server: PostgresServer, sslmode: str) -> str | None:
     """None when a connection with ``sslmode`` works (and reports its TLS state), else the refusal."""
     try:
-        with psycopg.connect(server.dsn(), sslmode=sslmode, connect_timeout=5) as conn:
+        with psycopg.connect(server.dsn().reveal(), sslmode=sslmode, connect_timeout=5) as conn:
             row = conn.execute(
                 "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
             ).fetchone()
