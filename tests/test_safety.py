@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import pickle
 import socket
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
-from runbook_lib.errors import FindingConfirmed, HermeticViolation, ThresholdBreached
+from runbook_lib.drill.options import Settings
+from runbook_lib.errors import (
+    FindingConfirmed,
+    HermeticViolation,
+    NotRunnable,
+    ProcedureFailed,
+    ThresholdBreached,
+)
 from runbook_lib.evidence.records import ScenarioEvidence, write_evidence
+from runbook_lib.procedures.performance_optimization import database as performance
 from runbook_lib.sim.cloud import SimulatedCloud
-from runbook_lib.world import shell
+from runbook_lib.world import capabilities, shell
 from runbook_lib.world.hermetic import hermetic, is_loopback
+from runbook_lib.world.postgres import PostgresServer
 from runbook_lib.world.redact import Redactor
+from runbook_lib.world.secrets import Secret, masked_url
+from runbook_lib.world.targets import SIMULATED
 from tests.helpers import run_info
 
 
@@ -107,3 +121,70 @@ def test_a_value_recorded_without_an_objective_is_not_a_pass() -> None:
     evidence = ScenarioEvidence(name="s")
     recorded = evidence.measure("listing status with the guide's credential", 401)
     assert recorded.passed is None
+
+
+CANARY = "C4n4ry@pw+/x"  # needs percent-encoding in a DSN
+
+
+def _server(backend: str = "dsn") -> PostgresServer:
+    return PostgresServer(backend, "127.0.0.1", 5432, "drill", Secret(CANARY), Path("/x"), "15")
+
+
+def test_a_secret_prints_masked_in_every_form_and_is_revealed_only_on_request() -> None:
+    held = Secret(CANARY)
+    for printed in (repr(held), str(held), f"{held}", f"{held!r}", f"{held:>20}", str([held])):
+        assert CANARY not in printed
+    assert held.reveal() == CANARY
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(held)
+    assert masked_url("postgresql://u:p%40ss@h:5/db") == "postgresql://u:***@h:5/db"
+
+
+def test_objects_holding_credentials_print_no_secret_in_repr_or_assertion() -> None:
+    """The issue's leak: a traceback's repr of PostgresServer showed the DSN password."""
+    server = _server()
+    settings = Settings.from_environ({"RUNBOOK_PG_DSN": server.dsn().reveal()})
+    target = dataclasses.replace(
+        SIMULATED, postgres_dsn=server.dsn(), credentials={"VERCEL_TOKEN": Secret(CANARY)}
+    )
+    cloud = SimulatedCloud(redactor=Redactor())
+    printed = [repr(server), str(server.dsn()), server.url(), repr(settings), repr(target)]
+    printed.append(repr(cloud.credentials))
+    encoded = quote(CANARY, safe="")
+    assert all(CANARY not in p and encoded not in p for p in printed), printed
+    assert cloud.credentials.vercel_token not in repr(cloud.credentials)
+    assert encoded in server.dsn().reveal()  # the client still gets it, percent-encoded
+    with pytest.raises(AssertionError) as failed:
+        assert server == _server("embedded")
+    assert CANARY not in str(failed.value)
+
+
+def test_a_redactor_masks_dsn_passwords_in_both_spellings_and_whole_structures_at_once() -> None:
+    dsn = f"postgresql://drill:{quote(CANARY, safe='')}@db:5432/app"
+    redactor = Redactor({"RUNBOOK_STAGING_PG_DSN": dsn, "SLACK_WEBHOOK_URL": "https://h/T/B/xyzw"})
+    document = {"a": [f"raw {CANARY}", ("url " + dsn, 3)], "b": {"c": "https://h/T/B/xyzw"}}
+    masked = json.dumps(redactor.data(document))
+    assert CANARY not in masked, masked
+    assert quote(CANARY, safe="") not in masked, masked
+    assert "xyzw" not in masked
+    assert redactor.texts(["a\0b", CANARY]) == ["a\0b", "***"]  # a NUL cannot confuse the batch
+
+
+def test_a_missing_capability_is_not_runnable_only_on_a_server_the_drill_does_not_own() -> None:
+    """pg_stat_statements not preloaded (SQLSTATE 55000) says nothing about the guide: on a
+    shared server the scenario is not runnable, naming it; on the drill's own server it is the
+    drill's defect and stays a failure; the renamed column (42703) stays the guide's finding."""
+    not_loaded = performance.SqlOutcome(
+        "SELECT 1", "pg_stat_statements must be loaded via shared_preload_libraries", (), "55000"
+    )
+    with pytest.raises(NotRunnable) as refused:
+        performance.renamed_column_or_fail(not_loaded, _server("dsn"))
+    assert refused.value.capability == capabilities.PG_STAT_STATEMENTS
+    with pytest.raises(ProcedureFailed, match="SQLSTATE 55000"):
+        performance.renamed_column_or_fail(not_loaded, _server("embedded"))
+    renamed = performance.SqlOutcome("SELECT", 'column "mean_time" does not exist', (), "42703")
+    assert performance.renamed_column_or_fail(renamed, _server("dsn")) == "mean_time"
+    denied = capabilities.refusal(_server("dsn"), "42501", "permission denied for table users")
+    assert denied is not None
+    assert "permission denied for table users" in denied.capability
+    assert capabilities.refusal(_server("embedded"), "42501", "permission denied") is None
