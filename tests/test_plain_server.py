@@ -34,7 +34,7 @@ from runbook_lib.world.postgres import (
     restart_server,
 )
 from runbook_lib.world.secrets import Secret
-from tests.helpers import runbook
+from tests.helpers import ROOT, runbook
 from tests.plain_server import EXISTING_DATABASES, EXISTING_ROLES, MARKER, Staging, plain_server
 
 pytestmark = pytest.mark.slow
@@ -211,3 +211,46 @@ def test_names_stay_postgres_identifiers() -> None:
     with pytest.raises(ConfigurationError):
         server.scoped('bad"name')
     assert namespace_for("AB-12-cd-ef", "main") == "rb_ab12cd_main_"
+
+
+NO_LOCAL_SERVER = """
+import contextlib
+from runbook_lib.errors import EnvironmentMissing
+import runbook_lib.world.postgres as postgres
+
+@contextlib.contextmanager
+def _no_binaries(*args, **kwargs):
+    raise EnvironmentMissing("no PostgreSQL server binaries here (only a DSN is reachable)")
+    yield
+
+postgres.embedded_cluster = _no_binaries
+"""
+
+
+def test_scenarios_that_kill_or_reconfigure_a_server_need_one_the_drill_starts(
+    tmp_path: Path,
+) -> None:
+    """On a machine that only reaches a DSN (no server binaries to start a cluster of its own),
+    the kill, outage and TLS scenarios are not runnable, naming what they need; the shared
+    server is never stopped or reconfigured instead."""
+    patch = tmp_path / "patch"
+    patch.mkdir()
+    (patch / "sitecustomize.py").write_text(NO_LOCAL_SERVER)
+    selection = "killed_in_the_middle or accepts_only_tls or stopped_database"
+    with plain_server() as staging:
+        done = runbook(
+            *("drill", "--pg", "dsn", "-k", selection, "--report-dir", str(tmp_path / "run")),
+            env={"RUNBOOK_PG_DSN": staging.superuser_dsn(), "PYTHONPATH": f"{patch}:{ROOT}"},
+            timeout=600,
+        )
+        with staging.server.connect() as conn:  # never stopped
+            ssl = conn.execute("SHOW ssl").fetchone()
+        leftovers = _leftovers(staging)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    scenarios = _evidence(tmp_path / "run")["scenarios"]
+    assert len(scenarios) == 3, [s["name"] for s in scenarios]
+    assert {s["status"] for s in scenarios} == {"not runnable"}, scenarios
+    assert all(OWNER_NEEDED in s["error"] for s in scenarios), [s["error"] for s in scenarios]
+    assert ssl == ("off",)  # not reconfigured
+    assert leftovers == set()
+    assert "NOT RUNNABLE (needs a server the drill owns" in done.stdout

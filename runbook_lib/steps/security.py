@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from pytest_bdd import given, parsers, then, when
 
 from runbook_lib.drill import faults
 from runbook_lib.drill.options import DrillOptions, Settings
-from runbook_lib.errors import ThresholdBreached
+from runbook_lib.errors import EnvironmentMissing, NotRunnable, ThresholdBreached
 from runbook_lib.evidence.records import ScenarioEvidence
 from runbook_lib.guide.model import Guide
 from runbook_lib.procedures.backup_recovery.backup import (
@@ -26,7 +27,7 @@ from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.security import access, compliance, encryption, gdpr, keys
 from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.world.clock import Clock
-from runbook_lib.world.postgres import PostgresServer, embedded_cluster
+from runbook_lib.world.postgres import OWNER_NEEDED, PostgresServer, embedded_cluster
 from runbook_lib.world.redact import Redactor
 
 if TYPE_CHECKING:
@@ -206,12 +207,18 @@ def names_bucket(s3: S3Client, evidence: ScenarioEvidence, bucket: str) -> None:
 def tls_server(
     wall_clock: Clock, drill_settings: Settings, redactor: Redactor
 ) -> Iterator[PostgresServer]:
-    with embedded_cluster(
+    """A cluster the drill starts and configures (TLS only): never the shared server."""
+    cluster = embedded_cluster(
         {"ssl": "on"},
         hba=encryption.TLS_ONLY_HBA,
         files=encryption.tls_files(wall_clock),
         parent=drill_settings.pg_tmpdir,
-    ) as server:
+    )
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(cluster)
+        except EnvironmentMissing as exc:  # only a DSN reachable here: no server of its own
+            raise NotRunnable(OWNER_NEEDED, str(exc)) from None
         redactor.register(server.password)
         yield server
 
