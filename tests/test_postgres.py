@@ -15,7 +15,6 @@ import pytest
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
 from runbook_lib.world.postgres import (
-    docker_available,
     dsn_server,
     embedded_cluster,
     kill_server,
@@ -146,21 +145,7 @@ def test_dsn_backend_attaches_to_an_existing_server() -> None:
         assert attached.version == server.version
 
 
-@pytest.mark.needs_docker
-def test_container_backend_when_docker_answers() -> None:
-    if not docker_available():
-        pytest.skip("no Docker daemon answers on this machine; the container backend needs one")
-    with open_server("container") as server, server.connect() as conn:
-        assert conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone() == (
-            "pg_stat_statements",
-        )
-
-
-def test_container_backend_without_docker_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("runbook_lib.world.postgres.docker_available", lambda host: False)
-    with pytest.raises(EnvironmentMissing, match="Docker daemon"), open_server("container"):
-        pass
-    assert resolve_backend("auto") == "embedded"
+# the container backend: tests/test_container_backend.py
 
 
 def test_no_binaries_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

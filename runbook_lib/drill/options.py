@@ -11,8 +11,9 @@ Defaults from the environment are read here and nowhere else: ``RUNBOOK_GUIDE``,
 the binding module and the options can never disagree about it.
 
 The rest of what the environment tells a drill (production sizes, the drill database size, where
-clusters go, the DSN of ``--pg dsn``) is :class:`Settings`: resolved and validated once by the
-CLI and the pytest plugin (fixture ``drill_settings``), then passed down as plain values.
+clusters go, the DSN of ``--pg dsn``, the image of ``--pg container``) is :class:`Settings`:
+resolved and validated once by the CLI and the pytest plugin (fixture ``drill_settings``), then
+passed down as plain values.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from runbook_lib.procedures.recovery_objectives import (
     DEFAULT_PRODUCTION_STORAGE_OBJECTS,
     parse_size,
 )
+from runbook_lib.world.container import DEFAULT_IMAGE
 from runbook_lib.world.postgres import BACKENDS, DEFAULT_DOCKER_HOST
 from runbook_lib.world.secrets import Secret
 
@@ -57,6 +59,7 @@ class Settings:
     pg_tmpdir: Path | None = None  # RUNBOOK_PG_TMPDIR: where throwaway clusters go
     pg_dsn: Secret = field(default=Secret(""))  # RUNBOOK_PG_DSN (holds a password: masked)
     docker_host: str = DEFAULT_DOCKER_HOST  # DOCKER_HOST
+    pg_image: str = DEFAULT_IMAGE  # RUNBOOK_PG_IMAGE: the container backend's image
     step_summary: Path | None = None  # GITHUB_STEP_SUMMARY: CI's job summary file
 
     @classmethod
@@ -103,6 +106,7 @@ class Settings:
             pg_tmpdir=Path(tmpdir) if tmpdir else None,
             pg_dsn=Secret(dsn),
             docker_host=environ.get("DOCKER_HOST", "").strip() or DEFAULT_DOCKER_HOST,
+            pg_image=environ.get("RUNBOOK_PG_IMAGE", "").strip() or DEFAULT_IMAGE,
             step_summary=Path(summary) if summary else None,
         )
 
@@ -223,7 +227,7 @@ class DrillOptions:
             raise ConfigurationError(
                 f"--workers {self.workers!r}: give auto, a number of workers, or 0 for serial"
             )
-        resolve_backend(self.pg, settings.docker_host)
+        resolve_backend(self.pg, settings.docker_host, settings.pg_image)
         if self.shard:
             Shard.parse(self.shard)
         if self.fault:

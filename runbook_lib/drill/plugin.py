@@ -45,6 +45,7 @@ from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import Target
 
 pytest_plugins = [
+    "runbook_lib.drill.fixtures.backend",
     "runbook_lib.drill.fixtures.postgres",
     "runbook_lib.drill.fixtures.cloud",
     "runbook_lib.drill.fixtures.vercel",

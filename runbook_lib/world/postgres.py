@@ -4,7 +4,9 @@
   on a free 127.0.0.1 port in a temp dir, drill settings, ``pg_stat_statements`` preloaded).
   PostgreSQL refuses to run as root, so when euid is 0 the server runs as the ``postgres`` OS
   user through ``runuser``.
-- ``container``: testcontainers' ``PostgresContainer`` with a pinned image, when Docker answers.
+- ``container``: a container of ``RUNBOOK_PG_IMAGE`` (default the official ``postgres:15``;
+  ``runbook setup --with docker`` builds ``runbook/postgres:15`` where no registry answers) run
+  through testcontainers, its reaper disabled and the cleanup ours (:mod:`runbook_lib.world.container`).
 - ``dsn``: an existing server named by ``RUNBOOK_PG_DSN`` (resolved at the edge, passed in).
 
 A server the drill started (embedded or container) is *owned*: only such a server may be
@@ -17,7 +19,8 @@ exactly what the session created, so parallel workers and other users of one ser
 collide. The password is a :class:`~runbook_lib.world.secrets.Secret`, revealed only to psycopg
 and to the client programs' environment.
 
-``auto`` picks ``container`` when a Docker daemon answers, else ``embedded``. Every backend is a
+``auto`` picks ``container`` when a Docker engine answers and has the image (or pulls it), else
+``embedded``, saying why (:func:`~runbook_lib.world.container.choose_backend`). Every backend is a
 context manager that leaves no process and no temp dir behind, also after an error or Ctrl-C;
 clusters orphaned by a killed run are reaped at the next start.
 """
@@ -43,13 +46,15 @@ from urllib.parse import quote, unquote, urlsplit
 import psycopg
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing, NotRunnable
-from runbook_lib.world import shell, touched
+from runbook_lib.world import container, shell, touched
+from runbook_lib.world.container import DEFAULT_DOCKER_HOST as DEFAULT_DOCKER_HOST
+from runbook_lib.world.container import DEFAULT_IMAGE
+from runbook_lib.world.container import docker_available as docker_available
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.secrets import Secret, masked_url, secret
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
-CONTAINER_IMAGE = "postgres:15"
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+CONTAINER_IMAGE = DEFAULT_IMAGE
 _TEMP_PREFIX = "runbook-pg-"
 _OWNER_FILE = "runbook-owner.pid"
 
@@ -272,49 +277,16 @@ def _major(path: Path) -> int:
     return int(path.parent.name) if path.parent.name.isdigit() else 0
 
 
-def docker_available(host: str = DEFAULT_DOCKER_HOST) -> bool:
-    """True when a Docker daemon at ``host`` (``DOCKER_HOST``, resolved at the edge) answers a
-    ping within 3 seconds.
-
-    The local socket is pinged by hand first: docker-py's constructor leaks its socket when
-    no daemon answers (seen with docker 7.1), which strict warning settings turn into errors.
-    """
-    if host.startswith("unix://"):
-        return _unix_ping(host.removeprefix("unix://"))
-    try:
-        import docker
-
-        client = docker.from_env(timeout=3)
-    except Exception:  # no daemon, no permission, no package: all mean "not available"
-        return False
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-    finally:
-        client.close()
-
-
-def _unix_ping(path: str) -> bool:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(3)
-            sock.connect(path)
-            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            status_line = sock.recv(64).split(b"\r\n", 1)[0]
-    except OSError:
-        return False
-    return status_line.startswith(b"HTTP/1.") and b" 200" in status_line
-
-
-def resolve_backend(backend: str, docker_host: str = DEFAULT_DOCKER_HOST) -> str:
+def resolve_backend(
+    backend: str, docker_host: str = DEFAULT_DOCKER_HOST, image: str = CONTAINER_IMAGE
+) -> str:
+    """The backend ``backend`` runs on (``auto``: ``container`` only when the engine already
+    has ``image``; nothing is pulled here). An unknown name is a ConfigurationError."""
     if backend not in BACKENDS:
         raise ConfigurationError(
             f"unknown PostgreSQL backend {backend!r}; choose one of {', '.join(BACKENDS)}"
         )
-    if backend == "auto":
-        return "container" if docker_available(docker_host) else "embedded"
-    return backend
+    return container.choose_backend(backend, docker_host, image, pull=False).backend
 
 
 @contextlib.contextmanager
@@ -325,16 +297,21 @@ def open_server(
     *,
     parent: Path | None = None,
     docker_host: str = DEFAULT_DOCKER_HOST,
+    image: str = CONTAINER_IMAGE,
+    run_id: str = "",
 ) -> Iterator[PostgresServer]:
     """Start (or attach to) a PostgreSQL server for the length of the ``with`` block; a ``dsn``
     (a live target's database, or ``RUNBOOK_PG_DSN`` for ``--pg dsn``) wins over ``backend``.
-    ``parent`` is where an embedded cluster goes (see :func:`cluster_parent`)."""
-    chosen = "dsn" if dsn else resolve_backend(backend, docker_host)
+    ``parent`` is where an embedded cluster goes (see :func:`cluster_parent`); a container runs
+    ``image`` and is labelled with ``run_id``."""
+    if not dsn and backend not in BACKENDS:
+        resolve_backend(backend)  # the one line naming the known backends
+    chosen = "dsn" if dsn else container.choose_backend(backend, docker_host, image).backend
     if chosen == "embedded":
         with embedded_cluster(parent=parent) as server:
             yield server
     elif chosen == "container":
-        with container_server(docker_host) as server:
+        with container_server(docker_host, image, run_id) as server:
             yield server
     else:
         yield dsn_server(dsn or "", dsn_source)
@@ -558,8 +535,12 @@ def stop_embedded(bindir: Path, datadir: Path) -> None:
 
 
 def kill_server(server: PostgresServer) -> bool:
-    """Kill the postmaster with SIGKILL, as a crash would: only a cluster the drill started
-    from the local binaries (NotRunnable on any other server, never a failure of the guide)."""
+    """Kill the postmaster with SIGKILL, as a crash would: only a server the drill started, a
+    cluster from the local binaries or a container it ran (NotRunnable on any other server,
+    never a failure of the guide)."""
+    if "container_id" in server.extras:
+        require_owned(server, "kill")
+        return container.kill_container(server.extras["docker_host"], server.extras["container_id"])
     return _kill_postmaster(_own_datadir(server, "kill"))
 
 
@@ -575,6 +556,11 @@ def _own_datadir(server: PostgresServer, action: str) -> Path:
 
 
 def restart_server(server: PostgresServer) -> None:
+    if "container_id" in server.extras:  # the same container, port and data, started again
+        require_owned(server, "restart")
+        ids = server.extras
+        container.start_container(ids["docker_host"], ids["container_id"], server.port)
+        return
     datadir = _own_datadir(server, "restart")
     stop_embedded(server.bindir, datadir)
     (datadir / "postmaster.pid").unlink(missing_ok=True)
@@ -582,35 +568,43 @@ def restart_server(server: PostgresServer) -> None:
 
 
 def ensure_running(server: PostgresServer) -> None:
-    """Bring a crashed embedded server back (after a kill drill); other backends must answer."""
+    """Bring a crashed server the drill started back (after a kill drill); others must answer."""
     try:
         server.connect().close()
     except psycopg.OperationalError:
-        if not server.owned or "datadir" not in server.extras:
+        if not server.owned or not {"datadir", "container_id"} & set(server.extras):
             raise
         restart_server(server)
 
 
 @contextlib.contextmanager
-def container_server(docker_host: str = DEFAULT_DOCKER_HOST) -> Iterator[PostgresServer]:
-    """testcontainers' PostgresContainer (pinned image), when a Docker daemon answers."""
-    if not docker_available(docker_host):
-        raise EnvironmentMissing(
-            "--pg container needs a running Docker daemon; none answered (use --pg embedded)"
-        )
-    from testcontainers.community.postgres import PostgresContainer
-
+def container_server(
+    docker_host: str = DEFAULT_DOCKER_HOST, image: str = CONTAINER_IMAGE, run_id: str = ""
+) -> Iterator[PostgresServer]:
+    """A container of ``image`` with the drill settings, through testcontainers; owned by the
+    drill (it may kill and restart it), removed when the block ends (:mod:`.container`)."""
     password = secrets.token_urlsafe(18)
-    container = PostgresContainer(
-        CONTAINER_IMAGE, username="postgres", password=password, dbname="postgres", driver=None
-    )
-    container.with_command("postgres -c shared_preload_libraries=pg_stat_statements -c fsync=off")
-    with container:
-        host = container.get_container_host_ip()
-        port = int(container.get_exposed_port(5432))
-        bindir = find_bindir()
-        version = _server_version(f"postgresql://postgres:{quote(password)}@{host}:{port}/postgres")
-        yield PostgresServer("container", host, port, "postgres", Secret(password), bindir, version)
+    settings = {
+        **{key: value.strip("'") for key, value in DRILL_SETTINGS.items()},
+        "listen_addresses": "*",
+        "log_min_messages": "log",  # the server's own readiness line stays in the log
+    }
+    with container.postgres_container(
+        image, password, settings, host=docker_host, run_id=run_id
+    ) as running:
+        bindir = find_client_bindir()
+        dsn = f"postgresql://postgres:{quote(password)}@{running.host}:{running.port}/postgres"
+        extras = {"container_id": running.id, "docker_host": running.engine, "image": image}
+        yield PostgresServer(
+            "container",
+            running.host,
+            running.port,
+            "postgres",
+            Secret(password),
+            bindir,
+            _server_version(Secret(dsn)),
+            extras=extras,
+        )
 
 
 def dsn_server(dsn: str | Secret, source: str = "RUNBOOK_PG_DSN") -> PostgresServer:
