@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runbook_lib.drill.image import LOCAL_IMAGE, debian_release
+from runbook_lib.drill.image import LOCAL_IMAGE, BuildSteps, debian_release
 from runbook_lib.drill.mutations.guide_edits import RECOVERY_COMMAND
 from runbook_lib.drill.options import Settings
 from runbook_lib.errors import EnvironmentMissing
@@ -141,6 +141,19 @@ def test_the_image_is_built_from_this_machines_release_and_mirror(tmp_path: Path
     os_release.write_text('ID=ubuntu\nVERSION_CODENAME=noble\nPRETTY_NAME="Ubuntu 24.04"\n')
     with pytest.raises(EnvironmentMissing, match=r"needs a Debian machine.*Ubuntu 24\.04"):
         debian_release(os_release, tmp_path)
+
+
+def test_a_failed_build_step_is_one_line_naming_the_step_and_the_log(tmp_path: Path) -> None:
+    lines: list[str] = []
+    steps = BuildSteps(tmp_path / "build.log", lines.append)
+    with pytest.raises(EnvironmentMissing) as caught:
+        steps.run("debootstrap bookworm", ["sh", "-c", "echo mirror unreachable >&2; exit 3"])
+    assert str(caught.value) == (
+        f"building {LOCAL_IMAGE} failed at debootstrap bookworm (`sh` exited 3); "
+        f"see {tmp_path / 'build.log'}"
+    )
+    assert lines == [f"  {LOCAL_IMAGE}: debootstrap bookworm"]  # progress on the console
+    assert "mirror unreachable" in (tmp_path / "build.log").read_text()  # output in the log
 
 
 def test_doctor_reports_an_engine_that_does_not_answer() -> None:

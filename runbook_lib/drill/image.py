@@ -208,7 +208,7 @@ def image_is_current(image: str = LOCAL_IMAGE) -> bool:
     return image_recipe(image) == recipe_digest()
 
 
-class _Steps:
+class BuildSteps:
     """Runs the build's commands with their output in the log; a failure names step and log."""
 
     def __init__(self, log: Path, say: Callable[[str], None]) -> None:
@@ -265,7 +265,7 @@ def build_image(
     log.write_text(
         f"building {image} (recipe {recipe_digest()}) from {release}\n", encoding="utf-8"
     )
-    steps = _Steps(log, say)
+    steps = BuildSteps(log, say)
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="runbook-image-", dir=workdir))
     try:
@@ -338,7 +338,7 @@ def _size(image: str) -> int:
     return int(done.stdout.strip()) if done.stdout.strip().isdigit() else 0
 
 
-def _check(image: str, steps: _Steps | None) -> tuple[str, float]:
+def _check(image: str, steps: BuildSteps | None) -> tuple[str, float]:
     """Start one container of ``image`` as the drills do; its server version and the seconds
     from ``docker run`` to the first password login that loaded pg_stat_statements."""
     if steps is not None:

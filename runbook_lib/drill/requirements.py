@@ -47,6 +47,10 @@ class Requirement:
 
     @property
     def fix(self) -> str:
+        if self.installer == "dockerd":
+            return "start dockerd (apt-get install docker.io first where it is absent)"
+        if self.installer == "postgres-image":
+            return "pull the image, or build runbook/postgres:15 here (debootstrap, docker import)"
         if self.apt:
             return f"apt-get install {' '.join(self.apt)}"
         if self.pip:
