@@ -1,10 +1,11 @@
 """A plain PostgreSQL server as a user's staging runs it, owned by the test, not by the drill.
 
 initdb's default postgresql.conf (fsync on, nothing preloaded) but for a loopback port and DDL
-logging (so a test can read which sessions created what), password (SCRAM) authentication over
-TCP, and what a staging server already holds: the application's databases and role, a
-``napoleon_ai`` database of its own, and a database another drill run left behind. A
-:class:`Staging` hands out DSNs for its superuser or for an owner role without superuser.
+logging with each line's role and database (so a test can read which sessions did what),
+password (SCRAM) authentication over TCP, and what a staging server already holds: the
+application's databases and role, a ``napoleon_ai`` database of its own, and a database another
+drill run left behind. A :class:`Staging` hands out DSNs for its superuser or for an owner role
+without superuser.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def plain_server(
     """The staging server, started for the test and removed afterwards (passwords given are
     set without reaching its log)."""
     password = owner_password or "Own3r-" + secrets.token_urlsafe(12)
-    with embedded_cluster(settings={"log_statement": "'ddl'"}, drill_settings=False) as server:
+    logging = {"log_statement": "'ddl'", "log_line_prefix": "'%m [%p] %u@%d '"}
+    with embedded_cluster(settings=logging, drill_settings=False) as server:
         if superuser_password is not None:
             with server.connect() as conn:
                 conn.execute("SET log_statement = 'none'")
