@@ -81,7 +81,7 @@ class CliRun:
         line, without colours."""
         lines = [_ANSI.sub("", line).strip() for line in self.stderr.splitlines()]
         lines = [line for line in lines if line]
-        errors = [line for line in lines if line.startswith(("Error", "✗", "Error:"))]
+        errors = [line for line in lines if line.startswith(("Error", "✗"))]
         return " ".join(errors) if errors else (lines[-1] if lines else "")
 
     @property
