@@ -147,7 +147,7 @@ def test_inhibition_comes_from_the_catalogues_up_down_signals(
         "source_matchers": ['alertname="SupabaseDatabaseDown"', 'severity="critical"'],
         "target_matchers": ['source="supabase"', 'severity=~"warning|ticket"'],
     } in rules
-    assert len(rules) == 2  # the database's and production's (probe_success) up/down alerts
+    assert len(rules) == 2  # the database's and production's (the uptime probe) up/down alerts
     # a catalogue whose database signal is no up/down gauge implies no inhibition by it
     measures = tuple(Gauge(m.name) if m == catalog.DATABASE_UP else m for m in catalog.MEASURES)
     monkeypatch.setattr(catalog, "MEASURES", measures)
@@ -496,8 +496,8 @@ def test_the_grouping_check_is_red_when_alerts_are_not_grouped_by_name(
 
 def _slow_while_down(up: float) -> engine.Evaluation:
     held = {
-        **catalog.gauge("supabase_statement_mean_ms").held(150, 10),
-        **catalog.gauge("supabase_db_up").held(up, 10),
+        **catalog.STATEMENT_MEAN.held(150, 10),
+        **catalog.DATABASE_UP.held(up, 10),
     }
     return engine.replay(RULES, held, 11)
 
@@ -526,7 +526,7 @@ def test_the_resolution_checks_are_red_when_nothing_sends_resolved_notices(
     if not resolving:
         deployed = deployed.replace("send_resolved: true", "send_resolved: false")
     sim = SimulatedCloud()
-    down = catalog.gauge("supabase_db_up").window(0.0, 1, 3, 1.0, 11)
+    down = catalog.DATABASE_UP.window(0.0, 1, 3, 1.0, 11)
     played, _, _ = _heard(gateway, engine.replay(RULES, down, 11), 14, deployed, sim)
     delays = alertmanager_heard.resolution_delays(sim, GUIDE, played, "SupabaseDatabaseDown", 0.5)
     assert len(delays) == 3  # Slack and both emails heard it fire
@@ -541,7 +541,7 @@ def test_slack_answering_500_leaves_the_channel_silent_and_alertmanager_counts_i
 ) -> None:
     sim = SimulatedCloud()
     sim.slack.inject(500, times=10**9)
-    evaluation = engine.replay(RULES, catalog.gauge("supabase_db_up").held(0.0, 25), 26)
+    evaluation = engine.replay(RULES, catalog.DATABASE_UP.held(0.0, 25), 26)
     deployed = DEPLOYED.read_text(encoding="utf-8")
     with gateway.mounted(sim.routes()), alertmanager_for(sim, gateway, deployed) as running:
         played = alertmanager_drill.play(running.server, evaluation, sim.clock, 25)
@@ -560,7 +560,7 @@ def test_alerts_never_posted_leave_every_channel_silent(
 ) -> None:
     monkeypatch.setattr(alertmanager_server.Alertmanager, "post_alerts", lambda self, alerts: None)
     sim = SimulatedCloud()
-    evaluation = engine.replay(RULES, catalog.gauge("supabase_db_up").held(0.0, 10), 11)
+    evaluation = engine.replay(RULES, catalog.DATABASE_UP.held(0.0, 10), 11)
     played, heard, _ = _heard(gateway, evaluation, 10, DEPLOYED.read_text(encoding="utf-8"), sim)
     assert played.posts
     assert not any(n.firing("SupabaseDatabaseDown") for n in heard)

@@ -29,6 +29,7 @@ import pytest
 from runbook_lib.drill.mutations.base import edited
 from runbook_lib.errors import ConfigurationError, ProcedureFailed
 from runbook_lib.guide.model import load_guide, parse_guide
+from runbook_lib.monitoring import catalog
 from runbook_lib.paths import DEFAULT_CONFIG_DIR, DEFAULT_GUIDE, ConfigDir
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.live_checks import ReadOnlyHttp, rules
@@ -191,7 +192,7 @@ def _stall_pitr(world: World) -> None:
 
 def _drift_rules(world: World) -> None:
     rule_file = world.config.rule_file
-    old = "expr: max_over_time(vercel_function_duration_seconds[5m]) > 10\n"
+    old = f"expr: max_over_time({catalog.FUNCTION_DURATION.name}[5m]) > 10\n"
     new = old.replace("> 10", "> 20")
     rule_file.write_text(edited(rule_file.read_text(), ((old, new),), rule_file.name))
 
@@ -264,8 +265,8 @@ CASES = {
                 "failed",
                 re.escape(
                     "VercelFunctionSlow (group napoleon-ai-alerting-rules): expr is "
-                    "`max_over_time(vercel_function_duration_seconds[5m]) > 20`, the guide "
-                    "generates `max_over_time(vercel_function_duration_seconds[5m]) > 10`"
+                    f"`max_over_time({catalog.FUNCTION_DURATION.name}[5m]) > 20`, the guide "
+                    f"generates `max_over_time({catalog.FUNCTION_DURATION.name}[5m]) > 10`"
                 ),
             ),
         },

@@ -18,7 +18,7 @@ Who hears of an alert, and how often, is the guide's:
   windows arrive together), after Alertmanager's own ``group_wait`` and ``group_interval``
   (30 s, 5 m: the guide states nothing shorter than its 15-minute response);
 - inhibition, from the rule catalogue: an alert whose rule reads an up/down signal
-  (``supabase_db_up``, ``probe_success``: a catalogue gauge marked binary) says its system is
+  (the database-up gauge, the uptime probe: a catalogue gauge marked binary) says its system is
   down, and silences the lower-severity alerts of that system (same ``source`` label): slow
   statements of a database that is down are noise.
 
