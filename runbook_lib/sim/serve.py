@@ -23,6 +23,7 @@ import datetime
 import re
 import socket
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -300,6 +301,13 @@ class _Server(ThreadingHTTPServer):
         self.server_close()
         for sock in list(self._open):
             _close_quietly(sock)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops its connection (Node resets idle keep-alive sockets) is no error;
+        anything else is printed by the standard handler."""
+        if isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, sock: socket.socket, open_: bool) -> None:
         (self._open.add if open_ else self._open.discard)(sock)

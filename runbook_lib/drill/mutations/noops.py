@@ -65,8 +65,8 @@ def _rollback_nothing(_original: Any) -> Callable[..., Any]:
     from runbook_lib.errors import ProcedureFailed
     from runbook_lib.procedures.deployment.deploy import Rollback
 
-    def rollback_production(client: Any) -> Rollback:
-        current = client.production()
+    def rollback_production(vercel: Any, *_: Any) -> Rollback:
+        current = vercel.client.production()
         if current is None:
             raise ProcedureFailed("nothing is in production: there is nothing to roll back")
         return Rollback(current.id, current, 0.0)  # says it rolled back; production unchanged
@@ -75,8 +75,11 @@ def _rollback_nothing(_original: Any) -> Callable[..., Any]:
 
 
 def _redeploy_nothing(_original: Any) -> Callable[..., Any]:
-    def redeploy(client: Any, _commit: str) -> tuple[Any, float]:
-        return client.production(), 0.0  # says it redeployed; production unchanged
+    from runbook_lib.procedures.deployment.deploy import Redeploy
+
+    def redeploy(vercel: Any, *_: Any) -> Redeploy:
+        # says it redeployed; production unchanged
+        return Redeploy(vercel.client.production(), 0.0, promoted=False)
 
     return redeploy
 
