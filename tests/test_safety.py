@@ -188,3 +188,14 @@ def test_a_missing_capability_is_not_runnable_only_on_a_server_the_drill_does_no
     assert denied is not None
     assert "permission denied for table users" in denied.capability
     assert capabilities.refusal(_server("embedded"), "42501", "permission denied") is None
+
+
+def test_a_sentence_about_a_token_keeps_its_words() -> None:
+    """The Vercel CLI's "The token provided via VERCEL_TOKEN ..." is quoted in findings: the
+    keyword pattern must not star ordinary words, yet still mask a credential after it."""
+    redactor = Redactor()
+    assert redactor.text("The token provided via VERCEL_TOKEN is invalid") == (
+        "The token provided via VERCEL_TOKEN is invalid"
+    )
+    assert redactor.text("Authorization: Bearer sbp_4f3a9c") == "Authorization: Bearer ***"
+    assert redactor.text("OAuth " + "x" * 24) == "OAuth ***"

@@ -25,7 +25,12 @@ from runbook_lib.world.secrets import Secret
 MASK = "***"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|DSN|WEBHOOK", re.IGNORECASE)
 _PATTERNS = (
-    re.compile(r"(?i)(\b(?:bearer|oauth|token)\s+)([A-Za-z0-9._~+/=-]{6,})"),
+    # a credential after its keyword: 6+ token characters with a digit, or 20+ without one
+    # ("The token provided via VERCEL_TOKEN" keeps its words)
+    re.compile(
+        r"(?i)(\b(?:bearer|oauth|token)\s+)"
+        r"((?=[A-Za-z0-9._~+/=-]{6})[A-Za-z._~+/=-]*\d[A-Za-z0-9._~+/=-]*|[A-Za-z0-9._~+/=-]{20,})"
+    ),
     re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)"),
     re.compile(r"(?i)(\bpassword\s*[=:]\s*)(\S+)"),
 )
