@@ -51,6 +51,8 @@ class Requirement:
             return "start dockerd (apt-get install docker.io first where it is absent)"
         if self.installer == "postgres-image":
             return "pull the image, or build runbook/postgres:15 here (debootstrap, docker import)"
+        if self.installer == "vercel-cli":
+            return "npm install the pinned Vercel CLI into runbook's tool directory"
         if self.apt:
             return f"apt-get install {' '.join(self.apt)}"
         if self.pip:
