@@ -36,20 +36,6 @@ def test_filled_placeholders_are_defects_of_the_guide() -> None:
     assert rewrites.placeholders("curl https://x/$PROJECT_REF", {"PROJECT_REF": "a"}) == []
 
 
-@pytest.mark.parametrize(
-    ("command", "could_work"),
-    [
-        ("vercel rollback --prod", False),
-        ("vercel logs --prod", False),
-        ("vercel --prod", True),
-        ("vercel --target staging", True),
-        ("vercel rollback", True),
-    ],
-)
-def test_vercel_lines_are_judged_against_the_clis_options(command: str, could_work: bool) -> None:
-    assert rewrites.vercel_command(command, "REST").could_work is could_work
-
-
 def test_a_rewrite_that_could_not_work_is_a_finding_and_one_that_could_is_recorded_only() -> None:
     evidence = ScenarioEvidence(name="s")
     findings.judge(

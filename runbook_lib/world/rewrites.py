@@ -2,7 +2,7 @@
 
 A drill cannot reach Napoleon AI's production, so some guide commands run with one part
 changed: the database host mapped to the drill's server, a production bucket renamed to a
-target's, a ``{PLACEHOLDER}`` filled in, a ``vercel`` line sent to the simulated REST API. Each
+target's, a ``{PLACEHOLDER}`` filled in, a ``vercel`` line the real CLI refused corrected. Each
 change is a :class:`Rewrite` recording the guide's text, what ran instead, and whether the
 guide's original could have worked against the real service, with the reason. A rewrite whose
 original could not work is a finding (reported by the step that made it); the rewritten command
@@ -11,8 +11,8 @@ then proves the corrected procedure. No rewrite may hide a defect of the guide.
 The judgements encode the real services' contracts (see ``reference/specs``): Supabase project
 refs are 20 lowercase letters and a project's database host is ``db.<ref>.supabase.co`` (or the
 pooler, ``*.pooler.supabase.com``); neither a shell nor curl fills ``{NAME}`` (curl even reads
-braces as a URL glob); the Vercel CLI 59.25.4's argument parser refuses ``--prod`` for
-``rollback`` and ``logs`` ("unknown or unexpected option: --prod").
+braces as a URL glob). The ``vercel`` lines are judged by the real CLI itself
+(:mod:`runbook_lib.procedures.deployment.vercel_cli`): its refusal, in its own words.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from dataclasses import dataclass
 SUPABASE_DB_HOST = re.compile(r"^db\.[a-z]{20}\.supabase\.co$")
 SUPABASE_POOLER = re.compile(r"^[a-z0-9-]+\.pooler\.supabase\.com$")
 PLACEHOLDER = re.compile(r"\{([A-Z_][A-Z0-9_]*)\}")
-# subcommand -> options its argument parser refuses, as the Vercel CLI 59.25.4 answers them
-VERCEL_REFUSED = {"rollback": ("--prod",), "logs": ("--prod",)}
 
 
 @dataclass(frozen=True)
@@ -84,17 +82,3 @@ def renamed(command: str, original: str, replacement: str) -> Rewrite:
     """A production name replaced by a live target's: the original names the real resource."""
     why = "the production resource itself; renamed only so the drill acts on the target"
     return Rewrite(command, original, replacement, True, why)
-
-
-def vercel_command(command: str, as_run: str) -> Rewrite:
-    """A ``vercel`` line of the guide sent to the simulated REST API instead of the CLI."""
-    words = command.split()
-    subcommand = words[1] if len(words) > 1 and not words[1].startswith("-") else ""
-    refused = [w for w in words[2:] if w in VERCEL_REFUSED.get(subcommand, ())]
-    if refused:
-        why = (
-            f"the Vercel CLI (59.25.4) refuses it before any call: unknown or unexpected "
-            f"option: {refused[0]} (judged from the CLI's argument parser, not run here)"
-        )
-        return Rewrite(command, command, as_run, False, why)
-    return Rewrite(command, command, as_run, True, "options the Vercel CLI accepts")
