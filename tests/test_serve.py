@@ -164,3 +164,14 @@ def test_each_exchange_is_kept_with_the_answer_the_client_got(
     assert first.request.url.path == "/v1/projects/PROJECT_ID/backups"  # curl's URL glob
     assert first.status == 404  # no such route, whatever the credential
     assert second.status is None
+
+
+def test_a_request_from_a_child_process_is_recorded_on_the_running_scenario(
+    gateway: Gateway, sim: SimulatedCloud
+) -> None:
+    """Broken world: the simulations are mounted before the scenario starts recording (fixture
+    setup), so a record taken at mount time would miss them and the evidence would call a
+    scenario that only met simulations "real"."""
+    with touched.recording() as record:
+        _curl(gateway, _backups_url(sim))
+    assert any("Supabase" in name for name in record.simulated)

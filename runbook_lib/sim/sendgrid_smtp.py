@@ -65,11 +65,11 @@ class SmtpRelay:
 
     @contextmanager
     def serving(self) -> Iterator[SmtpRelay]:
-        relay, record = self, touched.current()
+        relay = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                with touched.into(record):
+                with touched.into(touched.active()):
                     _Session(relay, self).run()
 
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)

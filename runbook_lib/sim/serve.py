@@ -182,7 +182,6 @@ class Gateway:
         self.refused: list[str] = []
         self.exchanges: list[Exchange] = []  # what real clients sent, and what they were answered
         self._routes: list[tuple[re.Pattern[str], Handler]] = []
-        self._recorder: touched.Touched | None = None
         self._server_context = ca.server_context()
         self._proxy = _Server(self, fixed_host=None)
         self._origins: dict[str, _Server] = {}
@@ -203,15 +202,14 @@ class Gateway:
     @contextmanager
     def mounted(self, routes: Iterable[tuple[str, Handler]]) -> Iterator[Gateway]:
         """Serve ``routes`` (host regex, handler) until the block ends; what the handlers touch is
-        recorded on the calling scenario's record."""
+        recorded on the running scenario's record (:func:`touched.active`)."""
         with self._lock:
             self._routes = [(re.compile(f"^{host}$"), handler) for host, handler in routes]
-            self._recorder = touched.current()
         try:
             yield self
         finally:
             with self._lock:
-                self._routes, self._recorder = [], None
+                self._routes = []
 
     def handler_for(self, host: str) -> Handler | None:
         with self._lock:
@@ -222,7 +220,7 @@ class Gateway:
             self.refused.append(host)
 
     def answer(self, handler: Handler, request: httpx.Request) -> httpx.Response:
-        with touched.into(self._recorder):
+        with touched.into(touched.active()):
             try:
                 response = handler(request)
             except httpx.TimeoutException:

@@ -9,7 +9,10 @@ alert evaluator standing in for Prometheus as *simulated*. The evidence keeps th
 resulting level, decided by the weakest component: real (only real components), simulated (any
 simulation, even beside a real database), or restated (nothing executed: only the guide read).
 
-Kept in a context variable: scenarios never mix their records.
+Kept in a context variable: scenarios never mix their records. A server thread answering for
+the running scenario (the simulations served over HTTP, reached by curl or the Vercel CLI from
+a child process) records into the process's open recording (:func:`active`): one scenario runs
+at a time in a process.
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ class Touched:
 
 
 _TOUCHED: ContextVar[Touched | None] = ContextVar("components_touched", default=None)
+_OPEN: list[Touched] = []  # this process's open recordings, innermost last
 
 
 @contextmanager
 def recording() -> Iterator[Touched]:
     touched = Touched()
     token = _TOUCHED.set(touched)
+    _OPEN.append(touched)
     try:
         yield touched
     finally:
+        _OPEN.remove(touched)
         _TOUCHED.reset(token)
 
 
@@ -58,9 +64,10 @@ def simulated(component: str) -> None:
         touched.simulated.add(component)
 
 
-def current() -> Touched | None:
-    """The running scenario's record (None outside :func:`recording`)."""
-    return _TOUCHED.get()
+def active() -> Touched | None:
+    """The process's innermost open recording, for a server thread answering the running
+    scenario (None when no scenario records)."""
+    return _OPEN[-1] if _OPEN else None
 
 
 @contextmanager

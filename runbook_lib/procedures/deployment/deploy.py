@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runbook_lib.errors import ConfigurationError, ProcedureFailed, RunbookError
+from runbook_lib.guide import reading
 from runbook_lib.guide.model import DeploymentStep, Guide
 from runbook_lib.procedures.deployment.vercel import (
     BUILD_LIMIT_SECONDS,
@@ -154,7 +155,8 @@ def run_release(guide: Guide, release: Release) -> Release:
     stopped = False
     for step in guide.deployment_steps:
         if release.failed_step or stopped:
-            release.steps.append(StepResult(step.number, step.title, step.command, "not run"))
+            with reading.paused():  # listed, not run: the step proves nothing of its line
+                release.steps.append(StepResult(step.number, step.title, step.command, "not run"))
             continue
         try:
             detail = _run_step(step, release)
