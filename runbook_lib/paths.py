@@ -11,6 +11,7 @@ relative to a source checkout, and reports go under the current directory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,3 +56,9 @@ DEFAULT_CONFIG_DIR = ConfigDir()
 def default_reports() -> Path:
     """Where ``runbook drill`` writes ``<run-id>/`` and ``latest`` unless told otherwise."""
     return Path.cwd() / "reports"
+
+
+def user_cache(environ: Mapping[str, str]) -> Path:
+    """runbook's per-user cache (``$XDG_CACHE_HOME/runbook``, else ``~/.cache/runbook``): pinned
+    tools and compiled bytecode, which survive across checkouts and need no root."""
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "runbook"

@@ -178,3 +178,20 @@ def test_a_bad_worker_count_is_one_line_and_exit_2() -> None:
         2,
         "runbook: --workers 'lots': give auto, a number of workers, or 0 for serial",
     )
+
+
+def test_the_drill_keeps_compiled_bytecode_in_the_user_cache_not_the_tree(tmp_path: Path) -> None:
+    """Broken world: a child drill that inherits PYTHONDONTWRITEBYTECODE compiles boto3, moto and
+    the drill again in every xdist worker; one that drops it without a prefix litters the tree."""
+    from runbook_lib.drill.runner import drill_environment
+
+    env = drill_environment(
+        {"PYTHONDONTWRITEBYTECODE": "1", "XDG_CACHE_HOME": str(tmp_path), "A": "b"}
+    )
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "runbook" / "pycache")
+    assert env["A"] == "b"
+    assert (
+        drill_environment({"PYTHONPYCACHEPREFIX": "/elsewhere"})["PYTHONPYCACHEPREFIX"]
+        == "/elsewhere"
+    )

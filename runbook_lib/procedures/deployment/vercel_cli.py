@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runbook_lib.errors import EnvironmentMissing
+from runbook_lib.paths import user_cache
 from runbook_lib.world import shell
 
 VERSION = "59.25.4"
@@ -44,8 +45,7 @@ _REFUSED_OPTION = re.compile(r"unknown or unexpected option: (\S+)")
 def tool_dir() -> Path:
     """Where ``runbook setup`` installs the pinned CLI (``npm install --prefix``): a per-user cache,
     so it survives across checkouts and needs no root, and never shadows another ``vercel``."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "runbook" / f"vercel-{VERSION}"
+    return user_cache(os.environ) / f"vercel-{VERSION}"
 
 
 def executable() -> Path:
