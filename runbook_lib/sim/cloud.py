@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.procedures.incident_response.communications import Channels
 from runbook_lib.sim.external import OpenAIFake, StripeFake
 from runbook_lib.sim.http import FakeAPI
@@ -195,6 +196,20 @@ class SimulatedCloud:
             "SUPABASE_ACCESS_TOKEN": c.supabase_access_token,
             "VERCEL_TOKEN": c.vercel_token,
         }
+
+    def vercel_client(self, http: httpx.Client, *, bypass: bool = False) -> VercelClient:
+        """The Vercel REST client for the target's project, on this cloud's clock (``bypass``:
+        with the project's automation bypass secret, as a CI smoke test passes protection)."""
+        target = self.target
+        secret = self.vercel.projects[target.vercel_project].bypass_secret if bypass else None
+        return VercelClient(
+            self.credentials.vercel_token,
+            target.vercel_project,
+            target.vercel_project_name,
+            self.clock,
+            http,
+            bypass_secret=secret,
+        )
 
     def channels(self) -> Channels:
         """Where incident and maintenance messages go in this simulation."""

@@ -102,11 +102,4 @@ def stand_in_services(cloud: SimulatedCloud, http: ReadOnlyHttp, s3: S3Client) -
 
 def operator_vercel(cloud: SimulatedCloud, http: httpx.Client) -> VercelClient:
     """The client that arranges deployments (it writes: never the checks' own)."""
-    target = cloud.target
-    return VercelClient(
-        cloud.credentials.vercel_token,
-        target.vercel_project,
-        target.vercel_project_name,
-        cloud.clock,
-        http,
-    )
+    return cloud.vercel_client(http)

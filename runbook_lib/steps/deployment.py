@@ -35,15 +35,7 @@ from runbook_lib.world.postgres import PostgresServer
 def vercel(cloud: SimulatedCloud, http_client: httpx.Client) -> VercelClient:
     """The REST client of the drill's checks; it passes the project's protection with its
     automation bypass secret, as a CI smoke test does."""
-    target = cloud.target
-    return VercelClient(
-        cloud.credentials.vercel_token,
-        target.vercel_project,
-        target.vercel_project_name,
-        cloud.clock,
-        http_client,
-        bypass_secret=cloud.vercel.projects[target.vercel_project].bypass_secret,
-    )
+    return cloud.vercel_client(http_client, bypass=True)
 
 
 @pytest.fixture

@@ -49,14 +49,7 @@ MINUTE = 60.0
 @pytest.fixture
 def monitored_vercel(cloud: SimulatedCloud, http_client: httpx.Client) -> VercelClient:
     """The production project, on the simulated cloud's clock."""
-    target = cloud.target
-    return VercelClient(
-        cloud.credentials.vercel_token,
-        target.vercel_project,
-        target.vercel_project_name,
-        cloud.clock,
-        http_client,
-    )
+    return cloud.vercel_client(http_client)
 
 
 @given("the alert rules generated from the guide", target_fixture="rules")

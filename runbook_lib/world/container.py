@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runbook_lib.errors import EnvironmentMissing
+from runbook_lib.world import shell
 
 if TYPE_CHECKING:
     import docker
@@ -392,16 +393,6 @@ def remove_containers(host: str, labels: Mapping[str, str]) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_orphans(host: str = DEFAULT_DOCKER_HOST) -> list[str]:
     """Remove the drill containers started on this host by processes that are gone; their ids."""
     reaped = []
@@ -409,7 +400,7 @@ def reap_orphans(host: str = DEFAULT_DOCKER_HOST) -> list[str]:
     try:
         for container in _labelled(client, {LABEL_OWNER: "", LABEL_HOST: socket.gethostname()}):
             owner = container.labels.get(LABEL_OWNER, "")
-            if owner.isdigit() and not _alive(int(owner)):
+            if owner.isdigit() and not shell.pid_alive(int(owner)):
                 with contextlib.suppress(Exception):
                     container.remove(force=True, v=True)
                     reaped.append(str(container.short_id))

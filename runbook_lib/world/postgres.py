@@ -52,6 +52,7 @@ from runbook_lib.world.container import DEFAULT_IMAGE
 from runbook_lib.world.container import docker_available as docker_available
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.secrets import Secret, masked_url, secret
+from runbook_lib.world.shell import pid_alive as pid_alive
 
 BACKENDS: tuple[str, ...] = ("auto", "embedded", "container", "dsn")
 CONTAINER_IMAGE = DEFAULT_IMAGE
@@ -385,16 +386,6 @@ def reap_orphans(tempdir: str | None = None, parent: Path | None = None) -> list
         shutil.rmtree(directory, ignore_errors=True)
         reaped.append(directory)
     return reaped
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _kill_postmaster(datadir: Path, sig: int = signal.SIGKILL) -> bool:

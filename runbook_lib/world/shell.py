@@ -113,3 +113,14 @@ def run_shell(
 ) -> CommandResult:
     """Run one command line of the guide, unchanged, through bash."""
     return run(["bash", "-c", line], env=env, timeout=timeout, cwd=cwd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` still there (another user's counts as there)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
