@@ -113,8 +113,7 @@ class SessionCA:
             )
             .sign(self._key, hashes.SHA256())
         )
-        safe = re.sub(r"[^A-Za-z0-9.-]", "_", host)
-        chain = self.directory / f"{safe}.pem"
+        chain = self._chain_file(host)
         chain.write_bytes(
             cert.public_bytes(serialization.Encoding.PEM)
             + key.private_bytes(
@@ -129,8 +128,9 @@ class SessionCA:
 
     def server_context(self) -> ssl.SSLContext:
         """Picks the host's certificate from the client's SNI."""
+        self.context_for("localhost")  # presented to a client that sends no server name
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*self._default_chain())
+        context.load_cert_chain(self._chain_file("localhost"))
 
         def pick(sock: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: Any) -> None:
             if name:
@@ -139,9 +139,9 @@ class SessionCA:
         context.sni_callback = pick
         return context
 
-    def _default_chain(self) -> tuple[Path]:
-        self.context_for("localhost")
-        return (self.directory / "localhost.pem",)
+    def _chain_file(self, host: str) -> Path:
+        """Where ``host``'s certificate and key are kept (ssl loads chains from files)."""
+        return self.directory / (re.sub(r"[^A-Za-z0-9.-]", "_", host) + ".pem")
 
     def client_context(self) -> ssl.SSLContext:
         """What an in-process client verifies the simulations with."""
