@@ -73,9 +73,6 @@ class Vercel:
     client: VercelClient
     cli: VercelCli
 
-    def production(self) -> Deployment | None:
-        return self.client.production()
-
 
 @dataclass(frozen=True)
 class Refusal:
@@ -255,8 +252,7 @@ def deploy_with_cli(vercel: Vercel, command: str) -> Deployment:
             f"`{command}`: deployment {watch.cancelled[0]} still building after "
             f"{BUILD_LIMIT_SECONDS:g} s (simulated clock): cancelled; the CLI said: {run.words}"
         )
-    if not run.ok:
-        raise ProcedureFailed(f"`{command}` exited {run.returncode}: {run.words}")
+    run.check()
     url = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     deployment = vercel.client.get(url.removeprefix("https://"))
     if deployment.state != "READY":
@@ -302,9 +298,7 @@ def monitor_with_cli(release: Release, command: str) -> str:
         raise ProcedureFailed("no production deployment to monitor")
     run = release.vercel.cli.run(command)
     if not run.ok:
-        run = release.vercel.cli.run(refusal_of(run, deployment.url).corrected)
-        if not run.ok:
-            raise ProcedureFailed(f"`{run.command}` exited {run.returncode}: {run.words}")
+        run = release.vercel.cli.run(refusal_of(run, deployment.url).corrected).check()
     return f"{run.summary()}; {monitor(release.client, deployment)}"
 
 
@@ -392,8 +386,7 @@ def rollback_production(vercel: Vercel, command: str = "vercel rollback") -> Rol
         target = previous_healthy(client, current)
         refusal = refusal_of(run, target.url)
         run = vercel.cli.run(refusal.corrected)
-    if not run.ok:
-        raise ProcedureFailed(f"`{run.command}` exited {run.returncode}: {run.words}")
+    run.check()
     now = client.production()
     if now is None or now.id == current.id or (target and now.id != target.id):
         raise ProcedureFailed(
@@ -436,11 +429,7 @@ def redeploy(vercel: Vercel, command: str) -> Redeploy:
     promoted = current is None or current.id != deployment.id
     promote = None
     if promoted:
-        promote = vercel.cli.run(shlex.join(["vercel", "promote", deployment.url]))
-        if not promote.ok:
-            raise ProcedureFailed(
-                f"`{promote.command}` exited {promote.returncode}: {promote.words}"
-            )
+        promote = vercel.cli.run(shlex.join(["vercel", "promote", deployment.url])).check()
     smoke_test(client, deployment)
     return Redeploy(deployment, client.clock.monotonic() - started, promoted, promote)
 

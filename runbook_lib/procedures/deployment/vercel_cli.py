@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from runbook_lib.errors import EnvironmentMissing
+from runbook_lib.errors import EnvironmentMissing, ProcedureFailed
 from runbook_lib.paths import user_cache
 from runbook_lib.world import shell
 
@@ -89,6 +89,12 @@ class CliRun:
         """The option the CLI's argument parser refused, if that is why it failed."""
         found = _REFUSED_OPTION.search(_ANSI.sub("", self.stderr))
         return found.group(1) if found and not self.ok else None
+
+    def check(self) -> CliRun:
+        """This run, or ProcedureFailed in the CLI's words when it exited non-zero."""
+        if not self.ok:
+            raise ProcedureFailed(f"`{self.command}` exited {self.returncode}: {self.words}")
+        return self
 
     def summary(self) -> str:
         return f"`{self.command}` (Vercel CLI {self.version}, {self.seconds:.2f} s): exit {self.returncode}"
