@@ -25,6 +25,7 @@ from runbook_lib.monitoring.rules import (
     _replay,
     alert_states,
     load_rules,
+    severity_of,
 )
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
 from tests.helpers import edited_guide
@@ -137,6 +138,13 @@ def test_metric_names_are_typed_only_in_the_catalogue() -> None:
         if name in path.read_text(encoding="utf-8")
     }
     assert not typed
+
+
+def test_the_severity_of_an_alert_is_its_rules_label_and_an_unknown_alert_is_refused() -> None:
+    rules = engine.default_rules()
+    assert severity_of(rules, "SupabaseDatabaseDown") == "critical"
+    with pytest.raises(ConfigurationError, match="NoSuchAlert"):
+        severity_of(rules, "NoSuchAlert")
 
 
 def test_monitoring_steps_stay_thin() -> None:

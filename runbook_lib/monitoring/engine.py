@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runbook_lib.monitoring.measures import Minutes, series
+from runbook_lib.monitoring.measures import Counter, Minutes, series
 from runbook_lib.monitoring.promql import Evaluator, Series
 from runbook_lib.monitoring.rules import (
     FIRING,
@@ -68,6 +68,13 @@ def evaluate(
 def replay(rules: list[AlertRule], minutes: Minutes, end_minute: float) -> Evaluation:
     """Evaluate ``rules`` every minute to ``end_minute`` over one sample a minute per metric."""
     return evaluate(rules, series(minutes), end_minute * EVALUATION_INTERVAL)
+
+
+def replay_failures(
+    rules: list[AlertRule], counter: Counter, failures: float, minutes: int = 5
+) -> Evaluation:
+    """``failures`` counted on ``counter`` by minute 1, the rules replayed to ``minutes``."""
+    return replay(rules, counter.failed(failures, minutes), minutes)
 
 
 def default_rules(rule_file: Path = DEFAULT_CONFIG_DIR.rule_file) -> list[AlertRule]:

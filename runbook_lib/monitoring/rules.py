@@ -69,6 +69,14 @@ def load_rules(path: Path) -> list[AlertRule]:
     return rules
 
 
+def severity_of(rules: list[AlertRule], alert: str) -> str:
+    """The severity label of the first rule named ``alert``."""
+    for rule in rules:
+        if rule.name == alert:
+            return rule.labels["severity"]
+    raise ConfigurationError(f"no rule named {alert!r} in the rule file")
+
+
 def _group_settings(path: Path, group: dict[str, Any]) -> dict[str, Any]:
     where = f"{path}: group {group['name']!r}"
     unknown = set(group) - _GROUP_KEYS

@@ -33,7 +33,7 @@ from runbook_lib.monitoring import (
     webhooks,
 )
 from runbook_lib.monitoring.catalog import render
-from runbook_lib.monitoring.rules import AlertRule
+from runbook_lib.monitoring.rules import AlertRule, severity_of
 from runbook_lib.procedures.backup_recovery.storage import Buckets
 from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.procedures.incident_response.communications import internal_channel
@@ -185,7 +185,7 @@ def openai_calls(
     for status in signals.parse_faults(faults):
         cloud.openai.inject(status, times=1, path_contains="/chat/completions")
     failed = signals.call_openai(cloud.credentials.openai_key, calls, http_client)
-    return engine.replay(rules, catalog.OPENAI_FAILURES.failed(failed), 5)
+    return engine.replay_failures(rules, catalog.OPENAI_FAILURES, failed)
 
 
 @given(
@@ -227,7 +227,7 @@ def sendgrid_posts(
 ) -> engine.Evaluation:
     cloud.sendgrid.event_webhook.post(http_client)
     failures = signals.email_delivery_failures(outbox, email_events)
-    return engine.replay(rules, catalog.EMAIL_FAILURES.failed(failures), 5)
+    return engine.replay_failures(rules, catalog.EMAIL_FAILURES, failures)
 
 
 @then(parsers.parse("SendGrid's events told our webhook the fate of {reported:d} emails"))
@@ -337,7 +337,7 @@ def stripe_rolls_secret(
 
 def _stripe_alert(rules: list[AlertRule], endpoint: webhooks.StripeEndpoint) -> engine.Evaluation:
     failures = signals.stripe_webhook_failures(endpoint)
-    return engine.replay(rules, catalog.STRIPE_FAILURES.failed(failures), 5)
+    return engine.replay_failures(rules, catalog.STRIPE_FAILURES, failures)
 
 
 @then(parsers.parse("our endpoint accepted {accepted:d} deliveries and refused {refused:d}"))
@@ -438,7 +438,7 @@ def told_firing(
     evidence.check(
         f"firing notifications of {alert} in {internal_channel(guide)}", len(told), ">=", 1
     )
-    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    severity = severity_of(rules, alert)
     for part in (f"{alert} [{severity}]", f"guide: {section}"):
         evidence.check_true(f"the notification says {part!r}", part in told[0].text, told[0].text)
 
@@ -456,7 +456,7 @@ def channels_heard(
     evidence: ScenarioEvidence,
     alert: str,
 ) -> None:
-    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    severity = severity_of(rules, alert)
     wanted = alertmanager_heard.expected(alertmanager.tier(guide, severity))
     for channel, heard in alertmanager_heard.channels(cloud, guide, played).items():
         told = sum(n.firing(alert) for n in heard)
@@ -513,7 +513,7 @@ def repeated(
     evidence: ScenarioEvidence,
     alert: str,
 ) -> None:
-    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    severity = severity_of(rules, alert)
     level = alertmanager.tier(guide, severity).level
     due, interval = level.response_seconds / 60, alertmanager.GROUP_INTERVAL / 60
     heard = alertmanager_heard.slack(cloud, internal_channel(guide), played)
@@ -632,7 +632,7 @@ def others_heard(
     evidence: ScenarioEvidence,
     alert: str,
 ) -> None:
-    severity = next(r.labels["severity"] for r in rules if r.name == alert)
+    severity = severity_of(rules, alert)
     wanted = alertmanager_heard.expected(alertmanager.tier(guide, severity))
     heard = alertmanager_heard.channels(cloud, guide, played)
     for channel in sorted(wanted - {f"Slack {internal_channel(guide)}"}):
@@ -669,4 +669,4 @@ def vercel_builds(
     rules: list[AlertRule], monitored_vercel: VercelClient, builds: int, failed: int
 ) -> engine.Evaluation:
     failures = signals.run_builds(monitored_vercel, builds, failed)
-    return engine.replay(rules, catalog.BUILD_FAILURES.failed(failures), 5)
+    return engine.replay_failures(rules, catalog.BUILD_FAILURES, failures)
