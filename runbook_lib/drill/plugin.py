@@ -39,7 +39,7 @@ from runbook_lib.drill.progress import scenario_template
 from runbook_lib.drill.shard import ShardPlan, features_sha256, scenario_id
 from runbook_lib.errors import ConfigurationError, FindingConfirmed, NotRunnable, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
-from runbook_lib.world.capabilities import PRIVILEGE
+from runbook_lib.world.capabilities import missing_privilege
 from runbook_lib.world.clock import Clock, WallClock
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.targets import Target
@@ -204,8 +204,7 @@ def refused_capability(error: BaseException | None) -> NotRunnable | None:
     """A privilege the server refused, raised through a step on a server the drill does not
     own: the drill's role lacks a capability, which says nothing about the guide."""
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        first = (str(error).strip().splitlines() or [""])[0]
-        return NotRunnable(f"{PRIVILEGE} ({first})", "the drill's role on this server lacks it")
+        return missing_privilege(str(error))
     return None
 
 

@@ -102,8 +102,15 @@ def refusal(server: PostgresServer, sqlstate: str | None, message: str) -> NotRu
         # a superuser could install it: the seed left it out because the server does not load it
         return NotRunnable(PG_STAT_STATEMENTS if probe(server).superuser else PGSS_EXTENSION, first)
     if sqlstate == INSUFFICIENT_PRIVILEGE:
-        return NotRunnable(f"{PRIVILEGE} ({first})", "the drill's role on this server lacks it")
+        return missing_privilege(first)
     return None
+
+
+def missing_privilege(message: str) -> NotRunnable:
+    """A privilege the server refused (``message``'s first line names it): the drill's role
+    lacks a capability, which says nothing about the guide."""
+    first = (message.strip().splitlines() or [""])[0]
+    return NotRunnable(f"{PRIVILEGE} ({first})", "the drill's role on this server lacks it")
 
 
 def refused(server: PostgresServer, error: psycopg.Error) -> NotRunnable | None:
