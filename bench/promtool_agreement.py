@@ -59,7 +59,7 @@ def targets(guide: Guide) -> list[Target]:
         Target(e.signal.alert, e.signal.measure, e.condition.threshold, 30)
         for e in catalog.entries(guide)
     ]
-    budget = 1 - (guide.key_metric(catalog.UPTIME).threshold or 0) / 100
+    budget = catalog.error_budget(guide.key_metric(catalog.UPTIME))
     return [*found, Target("UptimeErrorBudgetBurn", catalog.PROBE, budget, 90)]
 
 

@@ -275,8 +275,13 @@ def generate(guide: Guide) -> list[dict[str, object]]:
     ]
 
 
+def error_budget(uptime: Objective) -> float:
+    """The share of probes the uptime target lets fail (99.9 % -> 0.001)."""
+    return round(1 - (uptime.threshold or 0) / 100, 12)
+
+
 def uptime_rules(item: Objective) -> list[dict[str, object]]:
-    budget = round(1 - (item.threshold or 0) / 100, 12)
+    budget = error_budget(item)
     rules = []
     for severity, long, short, factor, wait in BURN_WINDOWS:
         limit = _number(factor * budget)
