@@ -107,12 +107,12 @@ def parse_curl(command: str, values: dict[str, str]) -> CurlRequest:
 
 def guide_trigger(guide: Guide, values: dict[str, str]) -> CurlRequest:
     """The guide's manual backup trigger (Database Backups), placeholders filled from ``values``."""
-    return parse_curl(guide.command("curl", guide.backup_commands).text, values)
+    return parse_curl(guide_trigger_line(guide), values)
 
 
 def trigger_rewrites(guide: Guide, values: dict[str, str]) -> list[Rewrite]:
     """What the drill fills into the guide's trigger, each judged (nothing fills ``{NAME}``)."""
-    return rewrites.placeholders(guide.command("curl", guide.backup_commands).text, values)
+    return rewrites.placeholders(guide_trigger_line(guide), values)
 
 
 def guide_trigger_line(guide: Guide) -> str:
@@ -227,7 +227,10 @@ def list_supabase_backups(client: ApiClient, project_ref: str) -> BackupListing:
         bool(body["pitr_enabled"]),
         tuple(
             SupabaseBackup(
-                int(b["id"]), _instant(b["inserted_at"]), bool(b["is_physical_backup"]), b["status"]
+                int(b["id"]),
+                datetime.fromisoformat(b["inserted_at"]),
+                bool(b["is_physical_backup"]),
+                b["status"],
             )
             for b in body.get("backups", [])
         ),
@@ -323,7 +326,9 @@ def _await_restore(
 
 def backup_schedule(client: ApiClient, project_ref: str) -> BackupSchedule:
     body = client.request("GET", f"/v1/projects/{project_ref}/database/backups/schedule").json()
-    return BackupSchedule(time.fromisoformat(body["schedule_for"]), _instant(body["updated_at"]))
+    return BackupSchedule(
+        time.fromisoformat(body["schedule_for"]), datetime.fromisoformat(body["updated_at"])
+    )
 
 
 def set_backup_schedule(client: ApiClient, project_ref: str, at: time) -> BackupSchedule:
@@ -334,11 +339,9 @@ def set_backup_schedule(client: ApiClient, project_ref: str, at: time) -> Backup
         json={"schedule_for": at.strftime("%H:%M:%S")},
         expect=(200,),
     ).json()
-    return BackupSchedule(time.fromisoformat(body["schedule_for"]), _instant(body["updated_at"]))
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return BackupSchedule(
+        time.fromisoformat(body["schedule_for"]), datetime.fromisoformat(body["updated_at"])
+    )
 
 
 def _unix(value: object) -> datetime | None:
