@@ -143,9 +143,10 @@ def _image() -> Probe:
     image, engine = container_image(), probe_engine(docker_host())
     if not engine.answers:
         return Probe(False, f"{image}: unknown ({engine.why_not})")
-    if image == LOCAL_IMAGE and has_image(engine, image) and not image_is_current(image):
+    present = has_image(engine, image)
+    if present and image == LOCAL_IMAGE and not image_is_current(image):
         return Probe(False, f"{image} present but built from an older recipe")
-    if has_image(engine, image):
+    if present:
         return Probe(True, f"{image} present")
     return Probe(False, f"{image} absent: --pg auto runs the embedded cluster")
 
