@@ -429,3 +429,24 @@ def test_a_target_without_a_token_for_a_service_names_the_key_to_add(tmp_path: P
         ):
             services.vercel  # noqa: B018
     assert TOKENS["WEEKLY_SUPABASE_TOKEN"] not in repr(services)
+
+
+def test_each_bucket_promise_broken_alone_is_named_and_only_it() -> None:
+    """Broken world, one promise at a time (the TLS one included, which no child drill breaks):
+    a bucket arranged without exactly that promise breaks exactly it, read back from S3."""
+    guide, buckets = load_guide(), Buckets(STORAGE, BACKUP)
+    every = promised.promises(guide, buckets)
+    with MotoServer() as moto:
+        for promise in every:
+            httpx.post(f"{moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=moto.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="AKIAPROMISES00000001",
+                aws_secret_access_key="x",
+            )
+            staging.arrange_buckets(s3, guide, buckets, ((promise.bucket, promise.property),))
+            postures = {n: promised.read_posture(s3, n) for n in (STORAGE, BACKUP)}
+            broken = [p for p in every if promised.broken(p, postures[p.bucket])]
+            assert broken == [promise]
