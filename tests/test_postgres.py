@@ -96,6 +96,53 @@ def test_ctrl_c_of_a_drill_leaves_no_server_or_temp_dir(tmp_path: Path) -> None:
     assert _clusters() == before
 
 
+def test_ctrl_c_while_pg_ctl_stops_the_server_still_removes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CI flake of stop 18: Ctrl-C landed while ``pg_ctl stop`` ran, the interrupt left the
+    block's ``finally`` early and the cluster directory stayed. Now the postmaster is killed and
+    the directory removed whatever interrupts the stop."""
+    real_run = subprocess.run
+
+    def interrupted_stop(argv: list[str], *args: object, **kwargs: object) -> object:
+        if "stop" in argv:
+            raise KeyboardInterrupt
+        return real_run(argv, *args, **kwargs)  # type: ignore[call-overload]
+
+    seen: list[str] = []
+
+    def drill() -> None:
+        with embedded_cluster() as server:
+            seen.append(server.extras["datadir"])
+            monkeypatch.setattr(subprocess, "run", interrupted_stop)
+
+    with pytest.raises(KeyboardInterrupt):
+        drill()
+    monkeypatch.undo()
+    datadir = seen[0]
+    deadline = time.monotonic() + 10
+    while _postmasters(datadir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _postmasters(datadir)
+    assert not Path(datadir).parent.exists()
+
+
+def test_the_drill_sweeps_what_a_killed_worker_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed before its teardown ran (xdist kills one that is slow to stop) leaves
+    its cluster; ``runbook drill`` sweeps it once its pytest has exited."""
+    from runbook_lib.drill.runner import sweep_leftovers
+
+    orphan = tmp_path / "runbook-pg-killed"
+    (orphan / "data").mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (orphan / "runbook-owner.pid").write_text(str(dead.pid))
+    sweep_leftovers({"RUNBOOK_PG_TMPDIR": str(tmp_path)})
+    assert not orphan.exists()
+
+
 def test_orphans_of_a_killed_run_are_reaped(tmp_path: Path) -> None:
     orphan = tmp_path / "runbook-pg-orphan"
     (orphan / "data").mkdir(parents=True)

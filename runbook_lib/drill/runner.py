@@ -9,6 +9,7 @@ directory. This module adds the report directory, one line of progress per scena
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,10 +19,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.drill.options import DrillOptions
+from runbook_lib.drill.options import DrillOptions, Settings
+from runbook_lib.errors import RunbookError
 from runbook_lib.evidence.records import EVIDENCE_FILE, new_run_id
 from runbook_lib.evidence.report import overall_verdict
+from runbook_lib.monitoring import alertmanager_server
 from runbook_lib.paths import PACKAGE, PYTEST_INI, SCENARIOS, default_reports, user_cache
+from runbook_lib.world import postgres
 from runbook_lib.world.files import symlink_atomic
 
 
@@ -77,9 +81,22 @@ def run_drill(options: DrillOptions, extra_args: tuple[str, ...] = ()) -> tuple[
     except KeyboardInterrupt:  # pytest got the same SIGINT: let it tear down the servers
         process.wait(timeout=120)
         raise
+    finally:
+        sweep_leftovers(os.environ)
     if options.evidence_dir is None:
         _point_latest(report_dir)
     return code, report_dir
+
+
+def sweep_leftovers(environ: Mapping[str, str]) -> None:
+    """After the child pytest has exited: stop and delete every throwaway cluster and
+    Alertmanager whose owning process is gone. Each owner cleans up after itself, also on
+    Ctrl-C; this catches a worker that was killed before its teardown ran (xdist kills a
+    worker that is slow to stop), so an interrupted drill leaves nothing running."""
+    with contextlib.suppress(RunbookError):
+        tmpdir = Settings.from_environ(environ).pg_tmpdir
+        postgres.reap_orphans(parent=tmpdir)
+    alertmanager_server.reap_orphans()
 
 
 def _point_latest(report_dir: Path) -> None:

@@ -177,9 +177,9 @@ def running(
     binary = find_binary()
     reap_orphans(parent)
     root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
-    (root / OWNER_FILE).write_text(str(os.getpid()))
     process: subprocess.Popen[bytes] | None = None
     try:
+        (root / OWNER_FILE).write_text(str(os.getpid()))
         for name, content in files.items():
             path = root / name
             path.write_text(content, encoding="utf-8")
@@ -206,9 +206,11 @@ def running(
         _wait_ready(url, process, root)
         yield Alertmanager(url, root, process.pid, time.monotonic() - started)
     finally:
-        if process is not None:
-            _stop(process)
-        shutil.rmtree(root, ignore_errors=True)
+        try:  # a Ctrl-C that lands while it stops must not keep the directory
+            if process is not None:
+                _stop(process)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], root: Path) -> None:
@@ -238,6 +240,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+    except BaseException:  # interrupted while waiting: it must not outlive the run either
+        process.kill()
+        raise
 
 
 # -- amtool: Alertmanager's own checks of a configuration --------------------------------------

@@ -413,9 +413,9 @@ def embedded_cluster(
     bindir = find_bindir()
     reap_orphans(parent=parent)
     root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=cluster_parent(parent)))
-    (root / _OWNER_FILE).write_text(str(os.getpid()))
     datadir, password = root / "data", secrets.token_urlsafe(18)
     try:
+        (root / _OWNER_FILE).write_text(str(os.getpid()))
         (root / "pwfile").write_text(password + "\n")
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres") if _has_postgres_user() else None
@@ -468,8 +468,10 @@ def embedded_cluster(
         )
         yield dataclasses.replace(server, version=_server_version(server.dsn()))
     finally:
-        stop_embedded(bindir, datadir)
-        shutil.rmtree(root, ignore_errors=True)
+        try:  # a Ctrl-C that lands while pg_ctl stops the server must not keep the directory
+            stop_embedded(bindir, datadir)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _write_server_file(path: Path, content: bytes) -> None:
@@ -501,26 +503,15 @@ def start_embedded(bindir: Path, datadir: Path) -> None:
 
 
 def stop_embedded(bindir: Path, datadir: Path) -> None:
+    """Stop the server at once; SIGKILL its postmaster when pg_ctl fails or is interrupted."""
     if not (datadir / "postmaster.pid").exists():
         return
-    result = subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(datadir),
-                "-m",
-                "immediate",
-                "-w",
-                "-t",
-                "30",
-                "stop",
-            ]
-        ),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    argv = [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "-t", "30", "stop"]
+    try:
+        result = subprocess.run(_as_server_user(argv), capture_output=True, timeout=60, check=False)
+    except BaseException:
+        _kill_postmaster(datadir)
+        raise
     if result.returncode != 0:
         _kill_postmaster(datadir)
 
