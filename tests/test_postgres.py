@@ -143,6 +143,25 @@ def test_the_drill_sweeps_what_a_killed_worker_left(
     assert not orphan.exists()
 
 
+def test_a_restart_clears_the_locks_of_a_dead_postmaster_only(tmp_path: Path) -> None:
+    """A killed postmaster stays a zombie until PID 1 reaps it, and PostgreSQL refuses to start
+    while its lock files name a pid that still exists: the restart removes the locks of a
+    postmaster that no longer runs, and keeps those of one that does."""
+    from runbook_lib.world.postgres import _remove_stale_locks
+
+    datadir = tmp_path / "data"
+    datadir.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (datadir / "postmaster.pid").write_text(f"{dead.pid}\n{datadir}\n")
+    (tmp_path / ".s.PGSQL.5999.lock").write_text(f"{dead.pid}\n")
+    (tmp_path / ".s.PGSQL.5999").write_text("")
+    (tmp_path / ".s.PGSQL.6000.lock").write_text(f"{os.getpid()}\n")
+    _remove_stale_locks(datadir)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s.PGSQL.6000.lock", "data"]
+    assert list(datadir.iterdir()) == []
+
+
 def test_orphans_of_a_killed_run_are_reaped(tmp_path: Path) -> None:
     orphan = tmp_path / "runbook-pg-orphan"
     (orphan / "data").mkdir(parents=True)

@@ -27,6 +27,7 @@ pytest's summary and the evidence count apart from passes, failures and findings
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -102,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", warning)
     config.stash[OPTIONS] = DrillOptions.from_config(config)
     config.stash[REDACTOR] = Redactor(os.environ)
+    gc.freeze()  # the modules imported so far (see pytest_collection_finish)
     try:
         config.stash[SETTINGS] = Settings.from_environ(os.environ)
     except ConfigurationError as exc:
@@ -270,6 +272,16 @@ def pytest_collection_modifyitems_shard(config: pytest.Config, items: list[pytes
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if ids[item] not in mine])
         items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what start-up built (modules, the parsed guide, collected scenarios) out of the
+    garbage collector's sight: it lives to the end anyway, and every full collection walked it
+    again (the simulations' libraries hold hundreds of thousands of objects), among them the
+    five that pytest runs at exit to find unraisable exceptions. What scenarios create is
+    collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def shard_plan_of(config: pytest.Config) -> ShardPlan | None:

@@ -106,7 +106,7 @@ Feature: Deployment, rollback and application recovery against a faithful Vercel
   @fault
   Scenario Outline: Vercel API faults end the release in a clear failure, in the CLI's words
     Given the Vercel API <fault>
-    When the operator runs the guide's deployment steps
+    When the operator runs the guide's deployment steps from "vercel --target staging"
     Then step 5 failed naming "<message>"
 
     Examples:

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ import httpx
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing, ServiceError
 from runbook_lib.world import touched
+from runbook_lib.world.loopback import free_port
 from runbook_lib.world.postgres import pid_alive
 
 BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, upstream's
@@ -136,12 +136,6 @@ class Alertmanager:
         return (self.root / "alertmanager.log").read_text(encoding="utf-8", errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def reap_orphans(parent: Path | None = None) -> list[Path]:
     """Stop the Alertmanagers of runs that were killed (their owner pid is gone) and delete
     their dirs."""
@@ -185,7 +179,7 @@ def running(
             path.write_text(content, encoding="utf-8")
             path.chmod(0o600)
         (root / "alertmanager.yml").write_text(config, encoding="utf-8")
-        port = _free_port()
+        port = free_port()
         started = time.monotonic()
         with open(root / "alertmanager.log", "wb") as log:
             process = subprocess.Popen(

@@ -25,6 +25,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
+from runbook_lib.world.loopback import serve_in_background
 
 
 class _MemoDispatcher(DomainDispatcherApplication):
@@ -55,10 +56,7 @@ class MotoServer:
             raise EnvironmentMissing(
                 f"cannot start the simulated S3 on 127.0.0.1: {exc}; check loopback networking"
             ) from None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="moto-s3", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "moto-s3")
         return self.endpoint
 
     @property

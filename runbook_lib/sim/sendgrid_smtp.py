@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from runbook_lib.sim.notify import Delivery, SendGridFake
 from runbook_lib.world import touched
+from runbook_lib.world.loopback import serve_in_background
 
 HOST = "smtp.sendgrid.net"
 PORT = 587
@@ -75,8 +76,7 @@ class SmtpRelay:
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self.port = int(server.server_address[1])
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+        serve_in_background(server, "sendgrid-smtp")
         try:
             yield self
         finally:

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from runbook_lib.world import touched
+from runbook_lib.world.loopback import serve_in_background
 
 Handler = Callable[[httpx.Request], httpx.Response]
 _HOP_BY_HOP = {
@@ -287,11 +288,10 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.gateway = gateway
         self.fixed_host = fixed_host
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._open: set[socket.socket] = set()
 
     def start(self) -> _Server:
-        self._thread.start()
+        serve_in_background(self, f"gateway-{self.fixed_host or 'proxy'}")
         return self
 
     def stop(self) -> None:

@@ -53,7 +53,10 @@ QUEUE_SECONDS = 5.0
 BUILD_SECONDS = 60.0
 JOB_PENDING_SECONDS = 1.0  # a rollback or promote job is picked up after this long
 JOB_SECONDS = 10.0  # and has moved every domain after this long
-WAIT_STEP_SECONDS = 300.0  # the longest a status read moves the clock at once
+# the longest a status read moves the clock at once: a build that never ends has run into the
+# drill's build limit (BUILD_LIMIT_SECONDS, 15 min) after one read, not after three polls of the
+# CLI, each a real second apart
+WAIT_STEP_SECONDS = 900.0
 _ALPHABET = string.ascii_letters + string.digits
 _LOWER = string.ascii_lowercase + string.digits
 

@@ -134,10 +134,15 @@ def vercel_fault(cloud: SimulatedCloud, fault: str) -> None:
 
 @when("the operator runs the guide's deployment steps")
 @when(parsers.parse('the operator runs the guide\'s deployment steps up to "{command}"'))
+@when(parsers.parse('the operator runs the guide\'s deployment steps from "{start}"'))
 def run_steps(
-    guide: Guide, release: deploy.Release, evidence: ScenarioEvidence, command: str | None = None
+    guide: Guide,
+    release: deploy.Release,
+    evidence: ScenarioEvidence,
+    command: str | None = None,
+    start: str | None = None,
 ) -> None:
-    release.stop_after = command
+    release.stop_after, release.start_at = command, start
     deploy.run_release(guide, release)
     for step in release.steps:
         evidence.note(

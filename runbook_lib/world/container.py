@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook_lib.errors import EnvironmentMissing
 from runbook_lib.world import shell
+from runbook_lib.world.loopback import free_port
 
 if TYPE_CHECKING:
     import docker
@@ -217,12 +218,6 @@ class RunningContainer:
     engine: str  # the DOCKER_HOST it runs on
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def session_run_id() -> str:
     """A run id for a session that has no evidence directory to name it."""
     return f"pytest-{secrets.token_hex(4)}"
@@ -277,7 +272,7 @@ def postgres_container(
     )
     container.with_command(["postgres", *(f"-c{name}={value}" for name, value in settings.items())])
     container.with_kwargs(labels=labels, shm_size="256m")
-    port = _free_port() if engine.local else 0
+    port = free_port() if engine.local else 0
     if port:  # a fixed port on loopback: the hermetic run stays on it, a restart keeps it
         # (docker-py's (address, port) binding; testcontainers' with_bind_ports takes no address)
         for key in [key for key in container.ports if str(key).split("/")[0] == "5432"]:

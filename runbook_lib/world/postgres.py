@@ -35,9 +35,9 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,7 @@ from runbook_lib.world import container, shell, touched
 from runbook_lib.world.container import DEFAULT_DOCKER_HOST as DEFAULT_DOCKER_HOST
 from runbook_lib.world.container import DEFAULT_IMAGE
 from runbook_lib.world.container import docker_available as docker_available
+from runbook_lib.world.loopback import free_port
 from runbook_lib.world.redact import Redactor
 from runbook_lib.world.secrets import Secret, masked_url, secret
 from runbook_lib.world.shell import pid_alive as pid_alive
@@ -318,12 +319,6 @@ def open_server(
         yield dsn_server(dsn or "", dsn_source)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_server_user(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
@@ -388,12 +383,34 @@ def reap_orphans(tempdir: str | None = None, parent: Path | None = None) -> list
     return reaped
 
 
-def _kill_postmaster(datadir: Path, sig: int = signal.SIGKILL) -> bool:
+def _postmaster_pid(datadir: Path) -> int | None:
+    return _lock_pid(datadir / "postmaster.pid")
+
+
+def _lock_pid(lock: Path) -> int | None:
+    """The pid a PostgreSQL lock file names on its first line."""
     try:
-        pid = int((datadir / "postmaster.pid").read_text().splitlines()[0])
-        os.kill(pid, sig)
+        return int(lock.read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_postmaster(datadir: Path, sig: int = signal.SIGKILL) -> bool:
+    """Send ``sig`` to the cluster's postmaster. A SIGKILL returns once the postmaster and the
+    processes it had started have ended (its backends end when they notice it died), so the
+    data directory is free for a restart at once."""
+    pid = _postmaster_pid(datadir)
+    if pid is None:
         return False
+    children = shell.child_pids(pid)
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        return False
+    if sig == signal.SIGKILL:
+        deadline = time.monotonic() + 10
+        while any(map(shell.pid_running, [pid, *children])) and time.monotonic() < deadline:
+            time.sleep(0.01)
     return True
 
 
@@ -441,7 +458,7 @@ def embedded_cluster(
             ),
             "initdb",
         )
-        port = _free_port()
+        port = free_port()
         conf = {
             **(DRILL_SETTINGS if drill_settings else {"listen_addresses": "'127.0.0.1'"}),
             "port": str(port),
@@ -503,8 +520,10 @@ def start_embedded(bindir: Path, datadir: Path) -> None:
 
 
 def stop_embedded(bindir: Path, datadir: Path) -> None:
-    """Stop the server at once; SIGKILL its postmaster when pg_ctl fails or is interrupted."""
-    if not (datadir / "postmaster.pid").exists():
+    """Stop the server at once; SIGKILL its postmaster when pg_ctl fails or is interrupted.
+    A postmaster that was killed is not waited for: pg_ctl would wait until PID 1 reaps it."""
+    pid = _postmaster_pid(datadir)
+    if pid is None or not shell.pid_running(pid):
         return
     argv = [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "-t", "30", "stop"]
     try:
@@ -545,8 +564,21 @@ def restart_server(server: PostgresServer) -> None:
         return
     datadir = _own_datadir(server, "restart")
     stop_embedded(server.bindir, datadir)
-    (datadir / "postmaster.pid").unlink(missing_ok=True)
+    _remove_stale_locks(datadir)
     start_embedded(server.bindir, datadir)
+
+
+def _remove_stale_locks(datadir: Path) -> None:
+    """Remove the lock files of a postmaster that no longer runs: ``postmaster.pid`` and its
+    socket's lock (in the cluster's own socket directory), with the socket. PostgreSQL removes
+    a stale lock itself only once the pid in it is gone, and a killed postmaster stays a
+    zombie until PID 1 reaps it."""
+    for lock in [datadir / "postmaster.pid", *datadir.parent.glob(".s.PGSQL.*.lock")]:
+        pid = _lock_pid(lock)
+        if pid is None or not shell.pid_running(pid):
+            lock.unlink(missing_ok=True)
+            if lock.suffix == ".lock":
+                lock.with_suffix("").unlink(missing_ok=True)
 
 
 def ensure_running(server: PostgresServer) -> None:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from runbook_lib.errors import CommandFailed, EnvironmentMissing
 from runbook_lib.world import touched
@@ -124,3 +125,27 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def pid_running(pid: int) -> bool:
+    """Is process ``pid`` there and not dead? A killed daemon stays a zombie until its parent
+    (often PID 1 in a container, which may be slow to reap) collects it: :func:`pid_alive`
+    still sees it, though it runs no more."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return pid_alive(pid) if not Path("/proc/self/stat").exists() else False
+    return state not in ("Z", "X")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` now (Linux ``/proc``; none elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(stat.parent.name))
+    return found

@@ -99,6 +99,7 @@ class Release:
     faults: dict[str, dict[str, bool]] = field(default_factory=dict)  # environment -> fate
     arrange: Callable[[str, dict[str, bool]], None] | None = None  # gives an environment a fate
     stop_after: str | None = None  # the guide's command after which the release stops
+    start_at: str | None = None  # the guide's command the release starts at (earlier: not run)
 
     @property
     def client(self) -> VercelClient:
@@ -148,10 +149,20 @@ def set_script(repo: Path, name: str, command: str) -> None:
 
 def run_release(guide: Guide, release: Release) -> Release:
     """The guide's Deployment Steps in order; the first failure stops the rest (and so does
-    ``release.stop_after``, once that command has run)."""
+    ``release.stop_after``, once that command has run). With ``release.start_at`` the steps
+    before that command are listed as not run."""
+    commands = [step.command for step in guide.deployment_steps]
+    for named in (release.start_at, release.stop_after):
+        if named is not None and named not in commands:
+            raise ConfigurationError(
+                f"the guide's deployment steps have no `{named}`: they run "
+                + ", ".join(f"`{c}`" for c in commands)
+            )
+    started = release.start_at is None
     stopped = False
     for step in guide.deployment_steps:
-        if release.failed_step or stopped:
+        started = started or step.command == release.start_at
+        if release.failed_step or stopped or not started:
             with reading.paused():  # listed, not run: the step proves nothing of its line
                 release.steps.append(StepResult(step.number, step.title, step.command, "not run"))
             continue
