@@ -18,7 +18,8 @@ from runbook_lib.procedures.backup_recovery.backup import parse_curl
 from runbook_lib.procedures.backup_recovery.restore import MappedCommand, map_connection
 from runbook_lib.procedures.backup_recovery.storage import ObjectInfo, compare_copies
 from runbook_lib.procedures.backup_recovery.verify import Fingerprint, TableFingerprint, differences
-from runbook_lib.procedures.recovery_objectives import parse_size, predict_restore
+from runbook_lib.procedures.production_sizes import parse_size
+from runbook_lib.procedures.recovery_objectives import predict_restore
 from runbook_lib.world.clock import VirtualClock
 from runbook_lib.world.http import ApiClient
 from runbook_lib.world.postgres import PostgresServer

@@ -8,7 +8,7 @@ import pytest
 
 from runbook_lib.drill.options import DEFAULT_DRILL_DB_BYTES, Settings
 from runbook_lib.errors import ConfigurationError
-from runbook_lib.procedures.recovery_objectives import (
+from runbook_lib.procedures.production_sizes import (
     DEFAULT_PRODUCTION_DB_BYTES,
     DEFAULT_PRODUCTION_STORAGE_BYTES,
     DEFAULT_PRODUCTION_STORAGE_OBJECTS,

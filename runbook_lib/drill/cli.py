@@ -133,7 +133,6 @@ def drill(
     Past one machine: `--shard 1/4` ... `--shard 4/4` on four machines (or CI jobs), then
     `runbook merge DIR...` joins their evidence; a missing shard keeps the merge from passing.
     """
-    from runbook_lib.drill.faults import run_wide, verdict
     from runbook_lib.drill.options import DrillOptions, Settings
     from runbook_lib.drill.runner import run_drill, run_verdict, summary_rows
 
@@ -167,6 +166,8 @@ def drill(
     if shard and (code in (0, 1) if fault else code == 5):
         _shard_outcome(options.shard, directory, bool(fault))
     if fault and code in (0, 1):
+        from runbook_lib.drill.faults import run_wide, verdict  # the simulations: 0.4 s to import
+
         game = run_wide(fault)
         failed = sum(row[2] for row in rows)
         ok = verdict(game.expected, failed)

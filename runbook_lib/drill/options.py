@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 from runbook_lib.drill.shard import Shard
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.paths import DEFAULT_CONFIG, DEFAULT_FEATURES, DEFAULT_GUIDE, ConfigDir
-from runbook_lib.procedures.recovery_objectives import (
+from runbook_lib.procedures.production_sizes import (
     DEFAULT_PRODUCTION_DB_BYTES,
     DEFAULT_PRODUCTION_STORAGE_BYTES,
     DEFAULT_PRODUCTION_STORAGE_OBJECTS,
@@ -205,7 +205,6 @@ class DrillOptions:
         host), the target passes the production guard, the fault exists, ``--shard`` is I/N,
         and the option combinations make sense.
         """
-        from runbook_lib.drill.faults import run_wide as find_fault
         from runbook_lib.guide.model import load_guide
         from runbook_lib.world.postgres import resolve_backend
 
@@ -231,6 +230,8 @@ class DrillOptions:
         if self.shard:
             Shard.parse(self.shard)
         if self.fault:
+            from runbook_lib.drill.faults import run_wide as find_fault  # imports the simulations
+
             find_fault(self.fault)
         if self.kill_matrix is not None and not self.kill_matrix.is_file():
             raise ConfigurationError(
