@@ -26,6 +26,8 @@ from pathlib import Path
 
 from runbook_lib.drill.options import DrillOptions
 from runbook_lib.drill.runner import drill_environment, pytest_argv
+from runbook_lib.drill.schedule import DURATIONS_FILE
+from runbook_lib.drill.shard import record_id
 from runbook_lib.paths import default_reports
 
 TARGET_SECONDS = 40.0
@@ -52,6 +54,7 @@ def _runbook_drill(options: DrillOptions) -> list[str]:
 def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, object]:
     options = DrillOptions(only=only, pg="embedded", workers=workers or "0")
     durations: dict[str, list[float]] = defaultdict(list)
+    by_id: dict[str, list[float]] = defaultdict(list)
     walls = []
     with tempfile.TemporaryDirectory(prefix="bench-drill-") as scratch:
         (Path(scratch) / "collect").mkdir()
@@ -70,6 +73,8 @@ def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, ob
             print(f"run {index + 1}/{repeat}: {walls[-1]:.1f} s", file=sys.stderr)
             evidence = json.loads((report / "evidence.json").read_text(encoding="utf-8"))
             seen: Counter[str] = Counter()
+            for scenario in evidence["scenarios"]:
+                by_id[record_id(scenario)].append(scenario["duration_seconds"])
             for scenario in evidence["scenarios"]:  # outline examples share their name
                 name = f"{scenario['feature_file']} > {scenario['name']}"
                 seen[name] += 1
@@ -91,6 +96,7 @@ def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, ob
         "target_seconds": TARGET_SECONDS,
         "target_met": median <= TARGET_SECONDS,
         "slowest_scenarios": [{"scenario": n, "median_seconds": round(s, 2)} for n, s in slowest],
+        "durations": {i: round(statistics.median(v), 2) for i, v in sorted(by_id.items())},
     }
 
 
@@ -100,6 +106,12 @@ def main() -> None:
     parser.add_argument("--workers", default="auto", help="pytest-xdist workers; 0 for serial")
     parser.add_argument("--only", action="append", default=[], help="feature file stem(s)")
     parser.add_argument("--output", type=Path, default=default_reports() / "bench" / "drill.json")
+    parser.add_argument(
+        "--write-durations",
+        action="store_true",
+        help=f"also write each scenario's median duration to {DURATIONS_FILE.name}, the order "
+        "the drill's workers take scenarios in (runbook_lib/drill/schedule.py)",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -113,6 +125,10 @@ def main() -> None:
     )
     for row in result["slowest_scenarios"]:  # type: ignore[attr-defined]
         print(f"  {row['median_seconds']:>6.2f} s  {row['scenario']}")
+    if args.write_durations:
+        text = json.dumps(result["durations"], indent=1, sort_keys=True) + "\n"
+        DURATIONS_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {len(result['durations'])} durations to {DURATIONS_FILE}")  # type: ignore[arg-type]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

@@ -195,3 +195,24 @@ def test_the_drill_keeps_compiled_bytecode_in_the_user_cache_not_the_tree(tmp_pa
         drill_environment({"PYTHONPYCACHEPREFIX": "/elsewhere"})["PYTHONPYCACHEPREFIX"]
         == "/elsewhere"
     )
+
+
+def test_a_scenario_does_not_see_what_an_earlier_one_recovered(tmp_path: Path) -> None:
+    """Broken world: the recovered database outlives its scenario. A recovery that succeeded
+    left the session's recovery target behind, and a later damaged-backup scenario on the same
+    worker then found a database "promoted as recovered" that its own restore never made (a
+    false red that depended on the scenarios' order)."""
+    done = _runbook(
+        *("drill", "--only", "backup_recovery", "--only", "deployment", "--pg", "embedded"),
+        *("-n", "0", "-k", "rolled_back_to_the_prerelease or never_promoted and truncated]"),
+        *("--report-dir", str(tmp_path)),
+        env={
+            "PYTEST_ADDOPTS": "-p tests.order_plugin",
+            "RUNBOOK_TEST_ORDER": "prerelease_backup|refused_and_never_promoted",
+        },
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    ran = [line for line in done.stdout.splitlines() if line.startswith("[")]  # in run order
+    assert len(ran) == 2
+    assert "A migration that damaged data is rolled back to the pre-release backup  PASS" in ran[0]
+    assert "A damaged backup is refused and never promoted [damage=truncated]  PASS" in ran[1]

@@ -1,7 +1,7 @@
 """A rehearsal against a server the drill does not own: a plain PostgreSQL as a user's staging
 runs it (default settings, password authentication over TCP), started by this test.
 
-The whole drill with the default workers (two here, one per core) shares that one server: it
+The whole drill with the default workers (four here, two per core) shares that one server: it
 must be green (scenarios needing what the server lacks are "not runnable", naming it), and
 afterwards the server still runs, every database and role it had is there unchanged, its
 sessions were never ended, and nothing of the drill's is left. The broken worlds: a drill

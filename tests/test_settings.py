@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from runbook_lib.drill.options import DEFAULT_DRILL_DB_BYTES, Settings
+from runbook_lib.drill.options import DEFAULT_DRILL_DB_BYTES, DrillOptions, Settings
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.procedures.production_sizes import (
     DEFAULT_PRODUCTION_DB_BYTES,
@@ -87,3 +89,24 @@ def test_the_cli_refuses_a_bad_variable_before_anything_runs() -> None:
         "runbook: RUNBOOK_PRODUCTION_DB_SIZE='lots': give a positive size like 8GiB, 500MB or "
         "1024 (bytes)",
     )
+
+
+@pytest.mark.parametrize(
+    ("cpus", "narrowing", "expected"),
+    [
+        (2, {}, "4"),  # a whole drill waits more than it computes: two workers per CPU
+        (2, {"only": ("deployment",)}, "2"),  # narrowed: one per CPU
+        (2, {"keyword": "rollback"}, "2"),
+        (2, {"shard": "1/4"}, "2"),
+        (1, {}, "2"),
+        (16, {}, "8"),  # never more than MAX_AUTO_WORKERS clusters
+    ],
+)
+def test_auto_workers_follow_the_cpus_and_the_selection(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, narrowing: dict[str, Any], expected: str
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)), raising=False)
+    assert DrillOptions(**narrowing).worker_count == expected
+    assert f"--numprocesses={expected}" in DrillOptions(**narrowing).to_args()
+    assert DrillOptions(workers="3").worker_count == "3"
+    assert not any(a.startswith("--numprocesses") for a in DrillOptions(workers="0").to_args())

@@ -84,7 +84,8 @@ def drill(
         typer.Option(
             "-n",
             "--workers",
-            help="Parallel workers (pytest-xdist): auto (one per core), a number, or 0 for serial.",
+            help="Parallel workers (pytest-xdist): auto (two per CPU for a whole drill, at most 8; one "
+            "per CPU with --only, -k or --shard), a number, or 0 for serial.",
         ),
     ] = "auto",
     fault: Annotated[

@@ -43,6 +43,7 @@ from runbook_lib.world.postgres import BACKENDS, DEFAULT_DOCKER_HOST
 from runbook_lib.world.secrets import Secret
 
 FEATURES_INI = "bdd_features_base_dir"
+MAX_AUTO_WORKERS = 8  # `--workers auto` never starts more (each runs its own cluster)
 DEFAULT_DRILL_DB_BYTES = 32 * 1000**2  # 32MB: large enough to time a restore
 
 
@@ -133,6 +134,19 @@ class DrillOptions:
     @property
     def config_dir(self) -> ConfigDir:
         return ConfigDir(self.config)
+
+    @property
+    def worker_count(self) -> str:
+        """``--workers`` as pytest-xdist takes it. ``auto`` is two workers per CPU this process
+        may use (at most :data:`MAX_AUTO_WORKERS`) for a whole drill, whose scenarios wait on
+        real servers and programs (restores, the Vercel CLI, Alertmanager's timers) more than
+        they compute; one per CPU when ``--only``, ``-k`` or ``--shard`` narrow the run, where
+        a worker's own start-up (about 1.5 s of CPU) is not won back."""
+        if self.workers != "auto":
+            return self.workers
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        narrowed = bool(self.only or self.keyword or self.shard)
+        return str(min((cpus or 1) * (1 if narrowed else 2), MAX_AUTO_WORKERS))
 
     @property
     def live(self) -> bool:
@@ -265,7 +279,7 @@ class DrillOptions:
             args.append(f"--evidence-dir={self.evidence_dir}")
         if self.workers != "0":
             # worksteal: idle workers take queued scenarios from busy ones (durations vary 0.01-8 s)
-            args += [f"--numprocesses={self.workers}", "--dist=worksteal"]
+            args += [f"--numprocesses={self.worker_count}", "--dist=worksteal"]
         if self.fault:
             args.append(f"--game-day-fault={self.fault}")
         if self.kill_matrix is not None:

@@ -37,6 +37,7 @@ import pytest
 
 from runbook_lib.drill.options import DrillOptions, Settings, add_options
 from runbook_lib.drill.progress import scenario_template
+from runbook_lib.drill.schedule import dealt, load_durations
 from runbook_lib.drill.shard import ShardPlan, features_sha256, scenario_id
 from runbook_lib.errors import ConfigurationError, FindingConfirmed, NotRunnable, RunbookError
 from runbook_lib.guide.model import Guide, load_guide
@@ -254,24 +255,27 @@ def item_id(item: pytest.Item) -> str:
 # a second implementation of the hook in this module, so it needs its own name; trylast: after
 # pytest's own -k and -m, which run after the --only and @live selection above
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-def pytest_collection_modifyitems_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems_last(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--shard I/N``: keep this shard's share of what every other selection (``--only``,
-    ``-k``, ``@live``) kept, and note the whole selection for the evidence (``run.shard``)."""
+    ``-k``, ``@live``) kept, and note the whole selection for the evidence (``run.shard``).
+    Under xdist, then put what is kept in the workers' order (:mod:`~runbook_lib.drill.schedule`)."""
     options = drill_options_of(config)
     try:
         shard = options.shard_spec
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if shard is None:
-        return
     ids = {item: item_id(item) for item in items}
-    plan = ShardPlan(shard, tuple(ids.values()), features_sha256(options.features))
-    config.stash[SHARD_PLAN] = plan
-    mine = plan.mine
-    keep = [item for item in items if ids[item] in mine]
-    if len(keep) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if ids[item] not in mine])
-        items[:] = keep
+    if shard is not None:
+        plan = ShardPlan(shard, tuple(ids.values()), features_sha256(options.features))
+        config.stash[SHARD_PLAN] = plan
+        mine = plan.mine
+        keep = [item for item in items if ids[item] in mine]
+        if len(keep) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if ids[item] not in mine])
+            items[:] = keep
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if all(scenario_template(item) is not None for item in items):  # a drill, not the tests
+        items[:] = dealt(items, ids, load_durations(), workers)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
