@@ -50,12 +50,13 @@ def test_from_a_named_step_the_earlier_steps_are_listed_as_not_run(
     assert world.cli.runs[0].command == "vercel --target staging"
 
 
-@pytest.mark.parametrize("field", ["start_at", "stop_after"])
-def test_a_step_the_guide_does_not_have_is_refused_before_anything_runs(
-    world: ServedVercel, guide: Guide, field: str
+def test_a_start_the_guide_does_not_have_is_refused_before_anything_runs(
+    world: ServedVercel, guide: Guide
 ) -> None:
+    """(A stop the guide does not have runs every step: the step after which the release would
+    have stopped never came; the scenario's own check then says what went wrong.)"""
     release = _release(world)
-    setattr(release, field, "vercel --target qa")
+    release.start_at = "vercel --target qa"
     with pytest.raises(ConfigurationError, match="have no `vercel --target qa`"):
         deploy.run_release(guide, release)
     assert release.steps == []

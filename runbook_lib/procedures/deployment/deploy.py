@@ -152,12 +152,11 @@ def run_release(guide: Guide, release: Release) -> Release:
     ``release.stop_after``, once that command has run). With ``release.start_at`` the steps
     before that command are listed as not run."""
     commands = [step.command for step in guide.deployment_steps]
-    for named in (release.start_at, release.stop_after):
-        if named is not None and named not in commands:
-            raise ConfigurationError(
-                f"the guide's deployment steps have no `{named}`: they run "
-                + ", ".join(f"`{c}`" for c in commands)
-            )
+    if release.start_at is not None and release.start_at not in commands:
+        raise ConfigurationError(
+            f"the guide's deployment steps have no `{release.start_at}`: they run "
+            + ", ".join(f"`{c}`" for c in commands)
+        )
     started = release.start_at is None
     stopped = False
     for step in guide.deployment_steps:
