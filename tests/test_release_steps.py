@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.errors import ConfigurationError
+from runbook_lib.guide import reading
 from runbook_lib.guide.model import Guide, load_guide
 from runbook_lib.procedures.deployment import deploy
 from tests.served_vercel import ServedVercel, served
@@ -61,3 +62,26 @@ def test_a_start_the_guide_does_not_have_is_refused_before_anything_runs(
         deploy.run_release(guide, release)
     assert release.steps == []
     assert world.cli.runs == []
+
+
+def test_a_release_reads_only_the_lines_of_the_steps_it_runs(
+    world: ServedVercel, guide: Guide
+) -> None:
+    """The evidence credits a scenario with the guide lines it read. Broken world (it shipped
+    once, in the change that added ``start_at``): looking the start up read every step's
+    command, and a release stopped after ``npm version patch`` claimed ``npm run test:ci``
+    ... ``vercel logs --prod`` as proven by real programs."""
+    with reading.paused():
+        line_of = {s.command: s.line for s in guide.deployment_steps}
+    release = _release(world)
+    release.stop_after = "npm version patch"
+    with reading.recording() as lines:
+        deploy.run_release(guide, release)
+    assert {line_of["git checkout -b release/v1.2.0"], line_of["npm version patch"]} <= lines
+    assert not {line_of["npm run test:ci"], line_of["vercel --target staging"]} & lines
+    release = _release(world)
+    release.start_at = "vercel logs --prod"  # fails (nothing in production): read, not run
+    with reading.recording() as lines:
+        deploy.run_release(guide, release)
+    assert line_of["vercel logs --prod"] in lines
+    assert not {line_of["npm version patch"], line_of["vercel --prod"]} & lines
