@@ -216,3 +216,17 @@ def test_a_scenario_does_not_see_what_an_earlier_one_recovered(tmp_path: Path) -
     assert len(ran) == 2
     assert "A migration that damaged data is rolled back to the pre-release backup  PASS" in ran[0]
     assert "A damaged backup is refused and never promoted [damage=truncated]  PASS" in ran[1]
+
+
+def test_setting_the_cli_up_is_no_scenarios_run_of_it(tmp_path: Path) -> None:
+    """The session asks the Vercel CLI its version once, when the first scenario needs the CLI.
+    Broken world: that scenario (here the checklist gate, which runs no vercel line) is
+    credited with having exercised the real CLI."""
+    done = _runbook(
+        *("drill", "--only", "deployment", "--pg", "embedded", "-n", "0"),
+        *("-k", "every_checklist_item_met", "--report-dir", str(tmp_path)),
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    (scenario,) = json.loads((tmp_path / "evidence.json").read_text())["scenarios"]
+    assert scenario["status"] == "passed"
+    assert "vercel" not in scenario["exercised"]["real"], scenario["exercised"]
