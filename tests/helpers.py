@@ -7,12 +7,23 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
+import psycopg
+import pytest
+
 from runbook_lib.evidence.records import RunInfo
-from runbook_lib.world.postgres import cluster_parent, pid_alive
+from runbook_lib.world.postgres import (
+    PostgresServer,
+    cluster_parent,
+    kill_server,
+    pid_alive,
+    restart_server,
+)
 
 
 def all_clusters() -> set[Path]:
@@ -120,3 +131,23 @@ def edited_guide(directory: Path, edits: Sequence[tuple[str, str]]) -> Path:
     path.write_text(edited(DEFAULT_GUIDE.read_text(encoding="utf-8"), tuple(edits), "the guide"))
     load_guide(path)
     return path
+
+
+def s3_client(endpoint: str, key_id: str = "AKIATESTS00000000001", secret: str = "x") -> Any:
+    """A boto3 S3 client of ``endpoint`` (a moto server) with these credentials, us-east-1."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+    )
+
+
+def kill_and_restart(server: PostgresServer) -> None:
+    """SIGKILL ``server``: it refuses connections until :func:`restart_server` brings it back."""
+    assert kill_server(server)
+    time.sleep(0.3)
+    with pytest.raises(psycopg.OperationalError):
+        server.connect().close()
+    restart_server(server)

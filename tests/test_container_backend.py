@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from runbook_lib.drill.image import LOCAL_IMAGE, BuildSteps, debian_release
@@ -39,8 +38,8 @@ from runbook_lib.world.container import (
     provide_image,
     reap_orphans,
 )
-from runbook_lib.world.postgres import container_server, kill_server, open_server, restart_server
-from tests.helpers import ROOT, edited_guide, runbook
+from runbook_lib.world.postgres import container_server, kill_server, open_server
+from tests.helpers import ROOT, edited_guide, kill_and_restart, runbook
 
 SETTINGS = Settings.from_environ(os.environ)
 HOST, IMAGE = SETTINGS.docker_host, SETTINGS.pg_image
@@ -248,11 +247,7 @@ def test_a_killed_container_server_comes_back_with_its_data_on_the_same_port(
         with server.connect() as conn:
             conn.execute("CREATE TABLE kept AS SELECT 42 AS answer")
             conn.execute("CHECKPOINT")  # synchronous_commit=off: a crash may lose the last commit
-        assert kill_server(server)
-        time.sleep(0.3)
-        with pytest.raises(psycopg.OperationalError):
-            server.connect().close()
-        restart_server(server)
+        kill_and_restart(server)
         with server.connect() as conn:
             assert conn.execute("SELECT answer FROM kept").fetchone() == (42,)
         # the monitoring drill's outage, on the container: down from minute 1, back at minute 3
@@ -332,7 +327,7 @@ def test_the_backup_and_recovery_drills_run_green_on_containers(
 ) -> None:
     """The whole backup & recovery feature on containers, two workers, through `runbook drill`
     (the server killed in the middle of a restore is a throwaway container of the run)."""
-    report = tmp_path / "run"
+    report = tmp_path / f"run-{tmp_path.name}"  # the containers' label: unique per test
     done = subprocess.run(
         _drill("--only", "backup_recovery", "--pg", "container", "-n", "2", report=report),
         capture_output=True, text=True, timeout=900, check=False, cwd=ROOT, env=_env(image),
@@ -349,7 +344,7 @@ def test_a_failing_drill_removes_its_containers(engine: Engine, image: str, tmp_
     guide = edited_guide(
         tmp_path, [(RECOVERY_COMMAND, RECOVERY_COMMAND.replace("-d napoleon_ai", "-d nobody_db"))]
     )
-    report = tmp_path / "run"
+    report = tmp_path / f"run-{tmp_path.name}"  # the containers' label: unique per test
     args = ("--only", "backup_recovery", "-k", "customformat", "--guide", str(guide))
     done = subprocess.run(
         _drill(*args, "--pg", "container", "-n", "0", report=report),
@@ -362,7 +357,7 @@ def test_a_failing_drill_removes_its_containers(engine: Engine, image: str, tmp_
 
 @pytest.mark.needs_docker
 def test_ctrl_c_removes_every_workers_container(engine: Engine, image: str, tmp_path: Path) -> None:
-    report = tmp_path / "run"
+    report = tmp_path / f"run-{tmp_path.name}"  # the containers' label: unique per test
     drill = subprocess.Popen(
         _drill("--only", "backup_recovery", "--pg", "container", "-n", "2", report=report),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=_env(image),
@@ -387,7 +382,7 @@ def test_auto_falls_back_to_the_embedded_cluster_with_one_line(
 ) -> None:
     """An engine that answers but cannot provide the image (no registry reachable, no such
     image): the drill runs on the embedded cluster and says why, once, before any scenario."""
-    report = tmp_path / "run"
+    report = tmp_path / f"run-{tmp_path.name}"  # the containers' label: unique per test
     done = subprocess.run(
         _drill("--only", "backup_recovery", "-k", "logical_backup_lands", "-n", "2", report=report),
         capture_output=True, text=True, timeout=600, check=False, cwd=ROOT,

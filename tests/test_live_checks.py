@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 import pytest
 
@@ -40,7 +39,7 @@ from runbook_lib.sim.s3 import MotoServer
 from runbook_lib.sim.serve import Gateway, SessionCA
 from runbook_lib.world.clock import VirtualClock
 from runbook_lib.world.targets import load_target
-from tests.helpers import runbook
+from tests.helpers import runbook, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -103,13 +102,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     sim = SimulatedCloud(target, clock=VirtualClock(datetime.now(UTC) - timedelta(days=4)))
     with MotoServer() as moto:
         httpx.post(f"{moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto.endpoint,
-            aws_access_key_id=AWS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=AWS["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-1",
-        )
+        s3 = s3_client(moto.endpoint, AWS["AWS_ACCESS_KEY_ID"], AWS["AWS_SECRET_ACCESS_KEY"])
         gateway = Gateway(SessionCA(tmp_path / "ca")).start()
         try:
             with gateway.mounted(sim.routes()):
@@ -376,13 +369,7 @@ def test_the_checks_clients_refuse_to_write_before_sending(tmp_path: Path) -> No
             http.post("https://api.vercel.com/v13/deployments", json={})
     assert sent == ["GET"]
     with MotoServer() as moto:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto.endpoint,
-            aws_access_key_id="AKIAREADONLY00000001",
-            aws_secret_access_key="x",
-            region_name="us-east-1",
-        )
+        s3 = s3_client(moto.endpoint, "AKIAREADONLY00000001", "x")
         promised.refuse_writes(s3)
         with pytest.raises(ProcedureFailed, match="tried S3 CreateBucket"):
             s3.create_bucket(Bucket="napoleon-ai-never-made")
@@ -414,13 +401,7 @@ def test_a_target_without_a_token_for_a_service_names_the_key_to_add(tmp_path: P
 
     target = load_target(NAME, config, environ=TOKENS)
     with ReadOnlyHttp(httpx.Client()) as http, MotoServer() as moto:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=moto.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="AKIAREADONLY00000002",
-            aws_secret_access_key="x",
-        )
+        s3 = s3_client(moto.endpoint, "AKIAREADONLY00000002", "x")
         services = live_services(target, WallClock(), http, s3)
         assert services.supabase.token == TOKENS["WEEKLY_SUPABASE_TOKEN"]
         with pytest.raises(
@@ -439,13 +420,7 @@ def test_each_bucket_promise_broken_alone_is_named_and_only_it() -> None:
     with MotoServer() as moto:
         for promise in every:
             httpx.post(f"{moto.endpoint}/moto-api/reset", timeout=10).raise_for_status()
-            s3 = boto3.client(
-                "s3",
-                endpoint_url=moto.endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="AKIAPROMISES00000001",
-                aws_secret_access_key="x",
-            )
+            s3 = s3_client(moto.endpoint, "AKIAPROMISES00000001", "x")
             staging.arrange_buckets(s3, guide, buckets, ((promise.bucket, promise.property),))
             postures = {n: promised.read_posture(s3, n) for n in (STORAGE, BACKUP)}
             broken = [p for p in every if promised.broken(p, postures[p.bucket])]

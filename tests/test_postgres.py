@@ -10,20 +10,17 @@ import textwrap
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing
 from runbook_lib.world.postgres import (
     dsn_server,
     embedded_cluster,
-    kill_server,
     open_server,
     reap_orphans,
     resolve_backend,
-    restart_server,
 )
-from tests.helpers import leftover_clusters
+from tests.helpers import kill_and_restart, leftover_clusters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -178,11 +175,7 @@ def test_orphans_of_a_killed_run_are_reaped(tmp_path: Path) -> None:
 
 def test_a_killed_server_refuses_connections_until_restarted() -> None:
     with embedded_cluster() as server:
-        assert kill_server(server)
-        time.sleep(0.3)
-        with pytest.raises(psycopg.OperationalError):
-            server.connect().close()
-        restart_server(server)
+        kill_and_restart(server)
         with server.connect() as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
 

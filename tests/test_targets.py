@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
@@ -19,7 +18,7 @@ from runbook_lib.sim.cloud import SimulatedCloud
 from runbook_lib.sim.s3 import MotoServer
 from runbook_lib.world.postgres import embedded_cluster
 from runbook_lib.world.targets import SIMULATED, load_target
-from tests.helpers import child_environ
+from tests.helpers import child_environ, s3_client
 from tests.helpers import runbook as _runbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,12 +215,8 @@ def test_a_live_run_reaches_the_targets_own_endpoints_and_runs_only_live_scenari
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         }
-        client = boto3.client(
-            "s3",
-            endpoint_url=s3_endpoint.endpoint,
-            aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-1",
+        client = s3_client(
+            s3_endpoint.endpoint, aws["AWS_ACCESS_KEY_ID"], aws["AWS_SECRET_ACCESS_KEY"]
         )
         for bucket in ("napoleon-ai-staging-storage", "napoleon-ai-staging-backup"):
             client.create_bucket(Bucket=bucket)
