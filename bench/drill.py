@@ -73,9 +73,8 @@ def run(repeat: int, workers: str | None, only: tuple[str, ...]) -> dict[str, ob
             print(f"run {index + 1}/{repeat}: {walls[-1]:.1f} s", file=sys.stderr)
             evidence = json.loads((report / "evidence.json").read_text(encoding="utf-8"))
             seen: Counter[str] = Counter()
-            for scenario in evidence["scenarios"]:
-                by_id[record_id(scenario)].append(scenario["duration_seconds"])
             for scenario in evidence["scenarios"]:  # outline examples share their name
+                by_id[record_id(scenario)].append(scenario["duration_seconds"])
                 name = f"{scenario['feature_file']} > {scenario['name']}"
                 seen[name] += 1
                 label = name if seen[name] == 1 else f"{name} (example {seen[name]})"

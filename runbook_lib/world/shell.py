@@ -133,8 +133,8 @@ def pid_running(pid: int) -> bool:
     still sees it, though it runs no more."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return pid_alive(pid) if not Path("/proc/self/stat").exists() else False
+    except (OSError, IndexError):  # gone; or no /proc (not Linux): ask the kernel
+        return False if Path("/proc").is_dir() else pid_alive(pid)
     return state not in ("Z", "X")
 
 

@@ -151,20 +151,17 @@ def run_release(guide: Guide, release: Release) -> Release:
     """The guide's Deployment Steps in order; the first failure stops the rest (and so does
     ``release.stop_after``, once that command has run). With ``release.start_at`` the steps
     before that command are listed as not run."""
-    if release.start_at is not None:
-        with reading.paused():  # looking for the start reads no step: only running one does
-            commands = [step.command for step in guide.deployment_steps]
-        if release.start_at not in commands:
-            raise ConfigurationError(
-                f"the guide's deployment steps have no `{release.start_at}`: they run "
-                + ", ".join(f"`{c}`" for c in commands)
-            )
-    started = release.start_at is None
+    with reading.paused():  # finding the start reads no step: only running one does
+        commands = [step.command for step in guide.deployment_steps]
+    if release.start_at is not None and release.start_at not in commands:
+        raise ConfigurationError(
+            f"the guide's deployment steps have no `{release.start_at}`: they run "
+            + ", ".join(f"`{c}`" for c in commands)
+        )
+    first = commands.index(release.start_at) if release.start_at is not None else 0
     stopped = False
-    for step in guide.deployment_steps:
-        with reading.paused():
-            started = started or step.command == release.start_at
-        if release.failed_step or stopped or not started:
+    for index, step in enumerate(guide.deployment_steps):
+        if release.failed_step or stopped or index < first:
             with reading.paused():  # listed, not run: the step proves nothing of its line
                 release.steps.append(StepResult(step.number, step.title, step.command, "not run"))
             continue
