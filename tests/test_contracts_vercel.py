@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from runbook_lib.errors import ProcedureFailed
-from runbook_lib.procedures.deployment import deploy
+from runbook_lib.procedures.deployment import deploy, vercel_cli
 from runbook_lib.procedures.deployment.vercel import VercelClient, event_text
 from runbook_lib.sim.cloud import VERCEL_PROJECT_ID, SimulatedCloud
 from runbook_lib.sim.vercel_backend import JOB_SECONDS
@@ -299,6 +299,8 @@ def test_the_cli_deploys_to_production_and_to_the_staging_environment(world: Ser
     assert backend.deployments[staging.id].environment_name == "staging"
     assert backend.files  # the CLI uploaded what the API said was missing
     assert all(run.ok and run.version == "59.25.4" for run in world.cli.runs)
+    # the CLI says which Node it runs on: the pinned one, not the machine's
+    assert all(f"(Node.js {vercel_cli.NODE_VERSION})" in run.stderr for run in world.cli.runs)
 
 
 def test_the_cli_refuses_the_guides_rollback_line_and_the_correction_rolls_back(

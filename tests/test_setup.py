@@ -80,3 +80,25 @@ def test_an_unknown_optional_requirement_is_one_line_exit_2() -> None:
     done = runbook("setup", "--with", "kubernetes")
     assert done.returncode == 2
     assert done.stderr.strip() == "runbook: --with kubernetes: unknown; choose from docker"
+
+
+def test_the_vercel_cli_without_its_pinned_node_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The CLI alone would run on whatever ``node`` the machine has: doctor and the drill both
+    count it missing until the pinned Node.js sits beside it, and say how to install both."""
+    from runbook_lib.drill.requirements import _vercel_cli
+    from runbook_lib.errors import EnvironmentMissing
+    from runbook_lib.procedures.deployment import vercel_cli
+
+    installed = vercel_cli.bin_dir()  # runbook setup's, before the cache moves to tmp_path
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bin_dir = vercel_cli.bin_dir()
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "vercel").symlink_to(installed / "vercel")
+    assert not _vercel_cli().found
+    with pytest.raises(EnvironmentMissing, match=f"node@{vercel_cli.NODE_VERSION}"):
+        vercel_cli.executable()
+    (bin_dir / "node").symlink_to(installed / "node")
+    assert _vercel_cli().found
+    assert vercel_cli.executable() == bin_dir / "vercel"

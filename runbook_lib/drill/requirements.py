@@ -52,7 +52,7 @@ class Requirement:
         if self.installer == "postgres-image":
             return "pull the image, or build runbook/postgres:15 here (debootstrap, docker import)"
         if self.installer == "vercel-cli":
-            return "npm install the pinned Vercel CLI into runbook's tool directory"
+            return "npm install the pinned Vercel CLI and its Node.js into runbook's tool directory"
         if self.apt:
             return f"apt-get install {' '.join(self.apt)}"
         if self.pip:
@@ -162,14 +162,25 @@ def _alertmanager() -> Probe:
 
 
 def _vercel_cli() -> Probe:
-    """The pinned Vercel CLI the guide's ``vercel`` lines run through, with its version."""
-    from runbook_lib.procedures.deployment.vercel_cli import VERSION, tool_dir
+    """The pinned Vercel CLI the guide's ``vercel`` lines run through, and the pinned Node.js it
+    runs on, with their versions."""
+    from runbook_lib.procedures.deployment.vercel_cli import (
+        NODE_VERSION,
+        VERSION,
+        bin_dir,
+        tool_dir,
+    )
 
-    program = tool_dir() / "node_modules" / ".bin" / "vercel"
-    found = version_of([str(program), "--version"]) if program.exists() else None
+    cli = bin_dir() / "vercel"
+    node = bin_dir() / "node"
+    found = version_of([str(cli), "--version"]) if cli.exists() and node.exists() else None
     if found is None:
-        return Probe(False, f"vercel@{VERSION} not in {tool_dir()}")
-    return Probe(VERSION in found, f"{found} in {tool_dir()}")
+        return Probe(False, f"vercel@{VERSION} and node@{NODE_VERSION} not both in {tool_dir()}")
+    runtime = version_of([str(node), "--version"]) or "?"
+    return Probe(
+        VERSION in found and runtime == f"v{NODE_VERSION}",
+        f"{found} on Node.js {runtime.removeprefix('v')} in {tool_dir()}",
+    )
 
 
 def _python(dist: str) -> Callable[[], Probe]:
@@ -221,7 +232,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         optional_key="npm",
     ),
     Requirement(
-        "Vercel CLI (npm vercel, pinned)",
+        "Vercel CLI (npm vercel and node, pinned)",
         "runs the guide's vercel lines as written (deploy, rollback, logs)",
         _vercel_cli,
         False,

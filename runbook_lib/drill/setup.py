@@ -83,13 +83,14 @@ class Installer:
     def pip(self, distributions: Sequence[str]) -> str | None:
         return self._run([sys.executable, "-m", "pip", "install", "--quiet", *distributions])
 
-    def npm_prefix(self, prefix: Path, package: str) -> str | None:
-        """``npm install --prefix PREFIX PACKAGE``: a pinned tool in a directory of its own."""
+    def npm_prefix(self, prefix: Path, *packages: str) -> str | None:
+        """``npm install --prefix PREFIX PACKAGE...``: pinned tools in a directory of their own."""
         if not shutil.which("npm"):
-            return f"npm is missing: install it first (apt-get install npm), then {package}"
+            wanted = " ".join(packages)
+            return f"npm is missing: install it first (apt-get install npm), then {wanted}"
         prefix.mkdir(parents=True, exist_ok=True)
         quiet = ["--no-audit", "--no-fund", "--loglevel=error"]
-        return self._run(["npm", "install", "--prefix", str(prefix), *quiet, package])
+        return self._run(["npm", "install", "--prefix", str(prefix), *quiet, *packages])
 
     def docker_engine(self, packages: Sequence[str]) -> str | None:
         """Install the engine if it is absent, then start ``dockerd`` (in the background, its
@@ -161,9 +162,9 @@ class Installer:
 
 def _install(requirement: Requirement, installer: Installer) -> str | None:
     if requirement.installer == "vercel-cli":
-        from runbook_lib.procedures.deployment.vercel_cli import VERSION, tool_dir
+        from runbook_lib.procedures.deployment.vercel_cli import packages, tool_dir
 
-        return installer.npm_prefix(tool_dir(), f"vercel@{VERSION}")
+        return installer.npm_prefix(tool_dir(), *packages())
     if requirement.installer == "dockerd":
         return installer.docker_engine(requirement.apt)
     if requirement.installer == "postgres-image":

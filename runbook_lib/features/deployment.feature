@@ -1,11 +1,11 @@
 @guide:deployment-procedures @control:SOC2-CC8.1 @control:SOC2-CC7.5 @control:ISO-8.32
 Feature: Deployment, rollback and application recovery against a faithful Vercel simulation
   The guide's deployment steps run in its order on a real git repository (git and npm as
-  written); its vercel lines run as written through the real Vercel CLI (npm vercel, pinned)
-  against the simulated Vercel API, where builds take their time on a virtual clock, and the
-  drill's REST client then checks what they did. A line the CLI refuses is a finding in its own
-  words, and the corrected line runs through the CLI too. Rollback and redeploy are measured
-  against the Application RTO.
+  written); its vercel lines run as written through the real Vercel CLI (npm vercel, pinned,
+  on a pinned Node.js) against the simulated Vercel API, where builds take their time on a
+  virtual clock, and the drill's REST client then checks what they did. A line the CLI refuses
+  is a finding in its own words, and the corrected line runs through the CLI too. Rollback and
+  redeploy are measured against the Application RTO.
 
   Background:
     Given the operations guide

@@ -42,12 +42,18 @@ class CommandResult:
         return self
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_env(
+    extra: Mapping[str, str] | None = None, path_first: Path | None = None
+) -> dict[str, str]:
     """The environment of a child process: this process's own, as an operator's shell passes it
-    on (PATH, AWS_*, HOME), with ``extra`` on top. This is the one place outside the CLI and the
-    pytest plugin that reads ``os.environ``: drill settings are resolved at that edge
-    (:class:`~runbook_lib.drill.options.Settings`); children simply inherit what they were given."""
-    return {**os.environ, **(extra or {})}
+    on (PATH, AWS_*, HOME), with ``extra`` on top and ``path_first`` ahead of PATH's entries.
+    This is the one place outside the CLI and the pytest plugin that reads ``os.environ``: drill
+    settings are resolved at that edge (:class:`~runbook_lib.drill.options.Settings`); children
+    simply inherit what they were given."""
+    env = {**os.environ, **(extra or {})}
+    if path_first is not None:
+        env["PATH"] = os.pathsep.join([str(path_first), env.get("PATH", os.defpath)])
+    return env
 
 
 def run(

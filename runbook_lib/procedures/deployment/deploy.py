@@ -315,7 +315,7 @@ def monitor_with_cli(release: Release, command: str) -> str:
 def vercel_runs(runs: list[CliRun]) -> list[str]:
     """What the evidence says of each CLI run: the line, what ran, the version, the outcome."""
     return [
-        f"ran `{r.command}` as `{shlex.join(r.argv)}` (Vercel CLI {r.version}): exit "
+        f"ran `{r.command}` as `{shlex.join(r.argv)}` (Vercel CLI {r.version} on Node.js {r.node}): exit "
         f"{r.returncode} in {r.seconds:.2f} s" + (f": {r.words}" if not r.ok else "")
         for r in runs
     ]

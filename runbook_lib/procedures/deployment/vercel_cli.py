@@ -2,8 +2,11 @@
 
 A line of the guide runs exactly as written (``vercel --prod``, ``vercel rollback --prod``): its
 words are split as a shell would and only the program name is resolved to the pinned CLI's path
-(:data:`VERSION`, installed by ``runbook setup`` under :func:`tool_dir`). The CLI reads everything
-else the way it does on an operator's machine:
+(:data:`VERSION`, installed by ``runbook setup`` under :func:`tool_dir`). The CLI runs on the
+Node.js pinned beside it (:data:`NODE_VERSION`, npm ``node``: the official binary), found first
+on ``PATH`` as an operator's ``node`` is; the CLI's own start-up on it costs about half the CPU
+it does on Node 20, and a drill runs the CLI some twenty times. The CLI reads everything else
+the way it does on an operator's machine:
 
 - ``VERCEL_TOKEN`` from the environment;
 - the project from the linked directory's ``.vercel/project.json`` (``projectId``, ``orgId``),
@@ -37,6 +40,7 @@ from runbook_lib.paths import user_cache
 from runbook_lib.world import shell
 
 VERSION = "59.25.4"
+NODE_VERSION = "24.21.0"  # the active LTS line; the CLI asks for >= 18
 TIMEOUT_SECONDS = 120.0  # wall seconds: no drill command needs a tenth of it
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _REFUSED_OPTION = re.compile(r"unknown or unexpected option: (\S+)")
@@ -48,15 +52,26 @@ def tool_dir() -> Path:
     return user_cache(os.environ) / f"vercel-{VERSION}"
 
 
+def packages() -> tuple[str, ...]:
+    """What ``runbook setup`` installs into :func:`tool_dir`: the CLI and the Node it runs on."""
+    return (f"vercel@{VERSION}", f"node@{NODE_VERSION}")
+
+
+def bin_dir() -> Path:
+    """The tool directory's ``node_modules/.bin``: ``vercel`` and the pinned ``node``."""
+    return tool_dir() / "node_modules" / ".bin"
+
+
 def executable() -> Path:
     """The pinned CLI's entry point, or EnvironmentMissing saying how to install it."""
-    found = tool_dir() / "node_modules" / ".bin" / "vercel"
-    if not found.exists():
-        raise EnvironmentMissing(
-            f"the Vercel CLI {VERSION} is not installed in {tool_dir()}: run `runbook setup` "
-            f"(npm install --prefix {tool_dir()} vercel@{VERSION})"
-        )
-    return found
+    for name in ("vercel", "node"):
+        if not (bin_dir() / name).exists():
+            raise EnvironmentMissing(
+                f"the Vercel CLI {VERSION} on Node.js {NODE_VERSION} is not installed in "
+                f"{tool_dir()}: run `runbook setup` "
+                f"(npm install --prefix {tool_dir()} {' '.join(packages())})"
+            )
+    return bin_dir() / "vercel"
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,7 @@ class CliRun:
     stderr: str
     seconds: float  # wall time
     version: str
+    node: str  # the Node.js it ran on ("24.21.0")
 
     @property
     def ok(self) -> bool:
@@ -97,7 +113,7 @@ class CliRun:
         return self
 
     def summary(self) -> str:
-        return f"`{self.command}` (Vercel CLI {self.version}, {self.seconds:.2f} s): exit {self.returncode}"
+        return f"`{self.command}` (Vercel CLI {self.version} on Node.js {self.node}, {self.seconds:.2f} s): exit {self.returncode}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class VercelCli:
 
     program: Path
     version: str
+    node: str
     home: Path  # its XDG_DATA_HOME / XDG_CACHE_HOME parent
     token: str
     workdir: Path | None = None
@@ -119,8 +136,16 @@ class VercelCli:
         config.mkdir(parents=True, exist_ok=True)
         (config / "config.json").write_text(json.dumps({"api": api} if api else {}) + "\n")
         (home / "cache").mkdir(exist_ok=True)
-        version = shell.run([str(program), "--version"], env=_environment(home, token))
-        return cls(program, version.check().stdout.strip().splitlines()[-1], home, token)
+        env = _environment(home, token)
+        version = shell.run([str(program), "--version"], env=env).check().stdout
+        node = shell.run([str(bin_dir() / "node"), "--version"], env=env).check().stdout
+        return cls(
+            program,
+            version.strip().splitlines()[-1],
+            node.strip().removeprefix("v"),
+            home,
+            token,
+        )
 
     def link(self, workdir: Path, project_id: str, org_id: str) -> VercelCli:
         """Link ``workdir`` to the project, as ``vercel link`` does (``.vercel/project.json``)."""
@@ -162,6 +187,7 @@ class VercelCli:
             done.stderr,
             done.seconds,
             self.version,
+            self.node,
         )
         self.runs.append(run)
         return run
@@ -181,7 +207,8 @@ def _environment(home: Path, token: str) -> dict[str, str]:
             "XDG_DATA_HOME": str(home / "data"),
             "XDG_CACHE_HOME": str(home / "cache"),
             "FORCE_COLOR": "0",
-        }
+        },
+        path_first=bin_dir(),  # `vercel` starts `#!/usr/bin/env node`: the pinned Node is found
     )
 
 
