@@ -32,13 +32,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.monitoring.alertmanager import SMARTHOST, duration
 from runbook_lib.monitoring.alertmanager_server import Alertmanager
 from runbook_lib.monitoring.engine import Evaluation
 from runbook_lib.monitoring.rules import FIRING
+from runbook_lib.world import yamlio
 from runbook_lib.world.clock import VirtualClock
 
 SPEEDUP = 1200.0  # virtual seconds per wall second while alerts play: a minute is 50 ms
@@ -75,7 +74,7 @@ def as_run(
 ) -> AsRun:
     """The deployed configuration as the drill runs it; ``secrets``: the content of each secret
     file the configuration names, by the file's base name."""
-    config = yaml.safe_load(deployed)
+    config = yamlio.load(deployed)
     changes = [f"every duration divided by {speedup:g} (the scenario's clock runs that fast)"]
     changes += _scale(config.get("global", {}), ("resolve_timeout",), speedup, "global")
     changes += _scale_route(config["route"], speedup, "route")
@@ -103,7 +102,7 @@ def as_run(
         "TLS verifying the name smtp.sendgrid.net",
         f"secret files ({', '.join(sorted(files))}) are the drill's, beside the configuration",
     ]
-    text = yaml.safe_dump(config, sort_keys=False, width=1000)
+    text = yamlio.dump(config, width=1000)
     return AsRun(text, files, tuple(changes))
 
 

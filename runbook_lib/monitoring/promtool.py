@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from runbook_lib.errors import EnvironmentMissing
 from runbook_lib.guide.model import Guide
@@ -30,7 +29,7 @@ from runbook_lib.monitoring.promql import Evaluator, Series, parse
 from runbook_lib.monitoring.promql.text import subexpressions, to_text
 from runbook_lib.monitoring.rules import FIRING, AlertRule, alert_states, load_rules
 from runbook_lib.paths import RULE_FILE_NAME
-from runbook_lib.world import shell
+from runbook_lib.world import shell, yamlio
 
 TEST_FILE = "napoleon-ai.rules.test.yml"
 STALE = "stale"
@@ -170,13 +169,11 @@ def export(guide: Guide, directory: Path) -> tuple[Path, Path, list[AlertRule]]:
 
 def dump(document: dict[str, object]) -> str:
     """YAML of a test document (libyaml's emitter when present: these files are large)."""
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(document, Dumper=dumper, sort_keys=False, width=200)
+    return yamlio.dump(document)
 
 
 def load(text: str) -> dict[str, object]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    found = yaml.load(text, Loader=loader)
+    found = yamlio.load(text)
     assert isinstance(found, dict)
     return found
 

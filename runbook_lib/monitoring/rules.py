@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.monitoring.promql import Evaluator, Labels, Node, QueryFailed, Vector, parse
 from runbook_lib.monitoring.promql import without_name as _without_name
 from runbook_lib.monitoring.promql.lexer import duration_ms
+from runbook_lib.world import yamlio
 
 INACTIVE, PENDING, FIRING = 0, 1, 2
 _GROUP_KEYS = {"name", "interval", "query_offset", "limit", "labels", "rules"}
@@ -49,8 +49,8 @@ class AlertRule:
 
 def load_rules(path: Path) -> list[AlertRule]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        document = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, yamlio.YAMLError) as exc:
         raise ConfigurationError(f"{path}: cannot read the rule file: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
         raise ConfigurationError(

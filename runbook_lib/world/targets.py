@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from runbook_lib.errors import ConfigurationError
 from runbook_lib.procedures.backup_recovery.storage import Buckets
+from runbook_lib.world import yamlio
 from runbook_lib.world.secrets import Secret
 
 # What a target must name: a missing one would silently fall back to production's name.
@@ -144,8 +143,8 @@ SIMULATED = Target(
 
 def _config(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        document = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, yamlio.YAMLError) as exc:
         raise ConfigurationError(f"{path}: cannot read the target configuration: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("targets"), dict):
         raise ConfigurationError(f"{path}: expected 'production_identifiers:' and 'targets:'")

@@ -13,10 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
 from runbook_lib.errors import ConfigurationError, GuideError
 from runbook_lib.guide.model import Guide, schedule_interval
+from runbook_lib.world import yamlio
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,12 @@ class KeyRecord:
 
 def load_inventory(path: Path) -> list[KeyRecord]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yamlio.load(path.read_text(encoding="utf-8"))
         return [
             KeyRecord(str(k["name"]), str(k["provider"]), str(k["owner"]), _day(k["created"]))
             for k in document["keys"]
         ]
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, yamlio.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigurationError(
             f"{path}: not a key inventory (keys: [{{name, provider, owner, created}}]): {exc}"
         ) from None
