@@ -33,6 +33,7 @@ import httpx
 
 from runbook_lib.errors import ConfigurationError, EnvironmentMissing, ServiceError
 from runbook_lib.world import touched
+from runbook_lib.world.http import default_tls
 from runbook_lib.world.loopback import free_port
 from runbook_lib.world.postgres import pid_alive
 
@@ -76,7 +77,7 @@ class Alertmanager:
     startup_seconds: float
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10, trust_env=False)
+        return httpx.Client(base_url=self.url, timeout=10, trust_env=False, verify=default_tls())
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """``POST /api/v2/alerts``, as Prometheus's notifier does."""
@@ -209,7 +210,7 @@ def running(
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], root: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
-    with httpx.Client(timeout=1, trust_env=False) as http:
+    with httpx.Client(timeout=1, trust_env=False, verify=default_tls()) as http:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 break

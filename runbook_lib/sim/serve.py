@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from runbook_lib.world import touched
+from runbook_lib.world.http import default_tls
 from runbook_lib.world.loopback import serve_in_background
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -260,7 +261,7 @@ class Gateway:
         proxy, verifying TLS with the session CA; loopback stays direct."""
         verify = self.ca.client_context()
         proxied = httpx.HTTPTransport(proxy=self.url, verify=verify)
-        direct = httpx.HTTPTransport()
+        direct = httpx.HTTPTransport(verify=default_tls())
         mounts = {"all://": proxied, "all://127.0.0.1": direct, "all://localhost": direct}
         return httpx.Client(timeout=timeout, mounts=mounts, verify=verify, trust_env=False)
 

@@ -34,7 +34,7 @@ from runbook_lib.procedures.deployment.vercel import VercelClient
 from runbook_lib.procedures.security.buckets import refuse_writes
 from runbook_lib.world import touched
 from runbook_lib.world.clock import Clock
-from runbook_lib.world.http import ApiClient
+from runbook_lib.world.http import ApiClient, default_tls
 from runbook_lib.world.secrets import Secret
 from runbook_lib.world.targets import CREDENTIAL_KEYS, Target
 
@@ -49,7 +49,7 @@ class ReadOnlyHttp(httpx.Client):
     request that is not a read. Close it when done (it holds no connection of its own)."""
 
     def __init__(self, inner: httpx.Client) -> None:
-        super().__init__(timeout=inner.timeout, trust_env=False)
+        super().__init__(timeout=inner.timeout, trust_env=False, verify=default_tls())
         self.inner = inner
 
     def send(
