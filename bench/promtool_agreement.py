@@ -35,6 +35,7 @@ from runbook_lib.monitoring.measures import READ_QUOTA, Counter, ErrorRatio, Gau
 from runbook_lib.monitoring.promtool import STALE, Reading, Readings
 from runbook_lib.monitoring.rules import AlertRule, load_rules
 from runbook_lib.paths import RULE_FILE_NAME
+from runbook_lib.world import yamlio
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def check(batch: list[Case], directory: Path, semantics: int = 2) -> Verdict:
         for i, case in enumerate(batch)
     ]
     tests = directory / "differential.test.yml"
-    tests.write_text(promtool.dump(promtool.document(path.name, groups)))
+    tests.write_text(yamlio.dump(promtool.document(path.name, groups)))
     result = promtool.run_promtool(tests)
     evaluations = sum(_count(g["alert_rule_test"]) + _count(g["promql_expr_test"]) for g in groups)
     output = result.stdout + result.stderr
@@ -187,7 +188,7 @@ def check(batch: list[Case], directory: Path, semantics: int = 2) -> Verdict:
     wrong = len(re.findall(r"time: \d+m", output))
     failed = []
     for group in groups:  # promtool names the group of a failing alert, not of an expression
-        tests.write_text(promtool.dump(promtool.document(path.name, [group])))
+        tests.write_text(yamlio.dump(promtool.document(path.name, [group])))
         if not promtool.run_promtool(tests).ok:
             failed.append(str(group["name"]))
     return Verdict(len(batch), evaluations, wrong, tuple(failed), output, tuple(groups))

@@ -28,6 +28,7 @@ from runbook_lib.monitoring.rules import (
     severity_of,
 )
 from runbook_lib.paths import DEFAULT_CONFIG_DIR
+from runbook_lib.world import yamlio
 from tests.helpers import edited_guide
 
 GUIDE = load_guide()
@@ -234,10 +235,10 @@ def test_promtool_catches_a_wrong_verdict(tmp_path: Path) -> None:
     )
     assert at_read["exp_alerts"]
     document["tests"] = [at_threshold]
-    tests.write_text(promtool.dump(document))
+    tests.write_text(yamlio.dump(document))
     assert promtool.run_promtool(tests).ok  # the case alone, unchanged, passes
     at_read["exp_alerts"] = []  # claim that exactly 500 ms is quiet
-    tests.write_text(promtool.dump(document))
+    tests.write_text(yamlio.dump(document))
     result = promtool.run_promtool(tests)
     assert not result.ok
     assert promtool.failed_groups(result) == [at_threshold["name"]]

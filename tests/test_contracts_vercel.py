@@ -300,7 +300,7 @@ def test_the_cli_deploys_to_production_and_to_the_staging_environment(world: Ser
     assert backend.files  # the CLI uploaded what the API said was missing
     assert all(run.ok and run.version == "59.25.4" for run in world.cli.runs)
     # the CLI says which Node it runs on: the pinned one, not the machine's
-    assert all(f"(Node.js {vercel_cli.NODE_VERSION})" in run.stderr for run in world.cli.runs)
+    assert all(run.node == vercel_cli.NODE_VERSION for run in world.cli.runs)
 
 
 def test_the_cli_refuses_the_guides_rollback_line_and_the_correction_rolls_back(

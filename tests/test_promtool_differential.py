@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from bench.promtool_agreement import Case, cases, check, targets
 from runbook_lib.guide.model import load_guide
 from runbook_lib.monitoring import catalog, promtool
+from runbook_lib.world import yamlio
 
 pytestmark = pytest.mark.skipif(
     shutil.which("promtool") is None,
@@ -134,5 +135,5 @@ def test_promtool_catches_a_verdict_off_by_one_ulp(tmp_path: Path) -> None:
     document = promtool.load(tests.read_text())
     sample = next(t for g in document["tests"] for t in g["promql_expr_test"] if t["exp_samples"])  # type: ignore[attr-defined]
     sample["exp_samples"][0]["value"] = math.nextafter(sample["exp_samples"][0]["value"], math.inf)
-    tests.write_text(promtool.dump(document))
+    tests.write_text(yamlio.dump(document))
     assert not promtool.run_promtool(tests).ok

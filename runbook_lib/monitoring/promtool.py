@@ -163,13 +163,8 @@ def export(guide: Guide, directory: Path) -> tuple[Path, Path, list[AlertRule]]:
     rule_path.write_text(render(guide), encoding="utf-8")
     rules = load_rules(rule_path)
     test_path = directory / TEST_FILE
-    test_path.write_text(dump(test_document(guide, rules, rule_path.name)))
+    test_path.write_text(yamlio.dump(test_document(guide, rules, rule_path.name)))
     return rule_path, test_path, rules
-
-
-def dump(document: dict[str, object]) -> str:
-    """YAML of a test document (libyaml's emitter when present: these files are large)."""
-    return yamlio.dump(document)
 
 
 def load(text: str) -> dict[str, object]:

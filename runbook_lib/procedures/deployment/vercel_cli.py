@@ -44,6 +44,7 @@ NODE_VERSION = "24.21.0"  # the active LTS line; the CLI asks for >= 18
 TIMEOUT_SECONDS = 120.0  # wall seconds: no drill command needs a tenth of it
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _REFUSED_OPTION = re.compile(r"unknown or unexpected option: (\S+)")
+_BANNER_NODE = re.compile(r"^Vercel CLI \S+ \(Node\.js (\S+)\)", re.MULTILINE)
 
 
 def tool_dir() -> Path:
@@ -85,7 +86,13 @@ class CliRun:
     stderr: str
     seconds: float  # wall time
     version: str
-    node: str  # the Node.js it ran on ("24.21.0")
+
+    @property
+    def node(self) -> str:
+        """The Node.js the CLI says it ran on (its first line: ``Vercel CLI 59.25.4 (Node.js
+        24.21.0)``), or "unknown" when it printed none."""
+        found = _BANNER_NODE.search(_ANSI.sub("", self.stderr))
+        return found.group(1) if found else "unknown"
 
     @property
     def ok(self) -> bool:
@@ -122,7 +129,6 @@ class VercelCli:
 
     program: Path
     version: str
-    node: str
     home: Path  # its XDG_DATA_HOME / XDG_CACHE_HOME parent
     token: str
     workdir: Path | None = None
@@ -136,16 +142,8 @@ class VercelCli:
         config.mkdir(parents=True, exist_ok=True)
         (config / "config.json").write_text(json.dumps({"api": api} if api else {}) + "\n")
         (home / "cache").mkdir(exist_ok=True)
-        env = _environment(home, token)
-        version = shell.run([str(program), "--version"], env=env).check().stdout
-        node = shell.run([str(bin_dir() / "node"), "--version"], env=env).check().stdout
-        return cls(
-            program,
-            version.strip().splitlines()[-1],
-            node.strip().removeprefix("v"),
-            home,
-            token,
-        )
+        version = shell.run([str(program), "--version"], env=_environment(home, token))
+        return cls(program, version.check().stdout.strip().splitlines()[-1], home, token)
 
     def link(self, workdir: Path, project_id: str, org_id: str) -> VercelCli:
         """Link ``workdir`` to the project, as ``vercel link`` does (``.vercel/project.json``)."""
@@ -187,7 +185,6 @@ class VercelCli:
             done.stderr,
             done.seconds,
             self.version,
-            self.node,
         )
         self.runs.append(run)
         return run
