@@ -283,9 +283,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     garbage collector's sight: it lives to the end anyway, and every full collection walked it
     again (the simulations' libraries hold hundreds of thousands of objects), among them the
     five that pytest runs at exit to find unraisable exceptions. What scenarios create is
-    collected as before."""
+    collected as before, less often (:data:`RUN_GC_THRESHOLDS`)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+
+
+# While scenarios run, a young collection per 100 000 new objects instead of 700: a worker then
+# spends 0.2 s instead of 0.3-0.5 s in the collector over a drill, its peak memory within 10 MB
+RUN_GC_THRESHOLDS = (100_000, 50, 1000)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
